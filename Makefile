@@ -1,0 +1,55 @@
+# The two commands a new user needs: `make run` (the main job) and `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+# The local stack's endpoints and fixed local credentials: nothing reaches real AWS.
+LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:4569 \
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 \
+	AWS_EC2_METADATA_DISABLED=true
+# `make run` and `make test` use different queues, tables, databases and Redis databases.
+RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
+	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings
+
+.PHONY: run test install stack-up stack-down services-up lint format bench migrate
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+stack-up:
+	bash scripts/stack.sh up
+
+stack-down:
+	bash scripts/services.sh down
+	bash scripts/stack.sh down
+
+migrate: install stack-up
+	$(RUN_ENV) $(VENV_PY) scripts/ensure_database.py
+	$(RUN_ENV) $(VENV_PY) manage.py migrate --no-input
+	$(RUN_ENV) $(VENV_PY) manage.py bootstrap_aws
+
+services-up: migrate
+	$(RUN_ENV) bash scripts/services.sh up
+
+## The main job: start everything, then send a task through every queue.
+run: services-up
+	$(RUN_ENV) $(VENV_PY) manage.py smoke
+
+## The whole test suite against the local stack (installs and starts what it needs).
+test: install stack-up
+	$(LOCAL_AWS) $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,85 @@
+"""The Celery app: `celery -A config worker -Q <queue>`.
+
+Broker is SQS through kombu. Settings are built here from Django settings so that each
+choice sits next to its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("isidorus")
+
+
+def _broker_url(endpoint: str | None) -> tuple[str, bool]:
+    """kombu derives the SQS endpoint from the broker URL's host; no host means real AWS."""
+    if endpoint is None:
+        return "sqs://", True
+    parts = urlsplit(endpoint)
+    port = f":{parts.port}" if parts.port else ""
+    return f"sqs://@{parts.hostname}{port}", parts.scheme == "https"
+
+
+def build_celery_config() -> dict[str, Any]:
+    from django.conf import settings
+
+    from config import queues
+
+    broker_url, is_secure = _broker_url(settings.AWS_ENDPOINTS["sqs"])
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": {
+            "region": settings.AWS_REGION,
+            "is_secure": is_secure,
+            "visibility_timeout": settings.SQS_VISIBILITY_TIMEOUT,
+            # kombu polls one queue at a time: a long wait on an empty queue delays the
+            # others, so keep the server-side wait short and the client sleep tiny.
+            "wait_time_seconds": settings.SQS_WAIT_TIME_SECONDS,
+            "polling_interval": settings.SQS_POLLING_INTERVAL,
+        },
+        "broker_connection_retry_on_startup": True,
+        # No result backend: chains pass results in the next message, and every side
+        # effect lands in PostgreSQL, Redis or DynamoDB.
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_queues": [
+            Queue(spec.name, routing_key=spec.name) for spec in queues.all_queue_specs()
+        ],
+        "task_default_queue": queues.queue_name(queues.SCRAPER),
+        "task_create_missing_queues": False,
+        # At-least-once: a message is deleted only after its task returns. A killed
+        # worker's message reappears after the visibility timeout.
+        "task_acks_late": True,
+        # Celery's default acknowledges failed or timed-out tasks, so nothing would reach a
+        # DLQ. Rejected instead, the message stays in SQS (kombu keeps it when the queue has
+        # a redrive policy) and moves to the DLQ after SQS_MAX_RECEIVES receives.
+        "task_acks_on_failure_or_timeout": False,
+        # A pool child killed mid-task (OOM, SIGKILL) puts its message straight back.
+        "task_reject_on_worker_lost": True,
+        # Prefetched-but-unstarted messages age against the visibility timeout, so take
+        # one at a time per process.
+        "worker_prefetch_multiplier": 1,
+        # Hard limit below the visibility timeout, so a message is never visible to another
+        # worker while its first run is still going.
+        "task_time_limit": settings.CELERY_TASK_TIME_LIMIT,
+        "task_soft_time_limit": max(1, settings.CELERY_TASK_TIME_LIMIT - 5),
+        # SQS has no fanout: remote control and events would need pidbox queues.
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
+        "worker_consumer": "config.celery_consumer:DeadLetteringConsumer",
+        "worker_hijack_root_logger": False,
+        "include": ["tasks.smoke"],
+    }
+
+
+app.config_from_object(build_celery_config())

@@ -1,0 +1,199 @@
+"""Django settings, read from the environment through strict helpers (config/env.py).
+
+Defaults point at the local stack (scripts/stack.sh). Every variable is listed in the
+README's table. ISIDORUS_ENV=production refuses to start without a secret key or with
+DEBUG on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional_str,
+    env_str,
+)
+
+# Lets Django's generic classes be subscripted at run time (ModelAdmin[Model]) for typing.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ISIDORUS_ENV = env_choice("ISIDORUS_ENV", "dev", ("dev", "test", "production"))
+PRODUCTION = ISIDORUS_ENV == "production"
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+_secret = env_optional_str("DJANGO_SECRET_KEY")
+if PRODUCTION and _secret is None:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when ISIDORUS_ENV=production")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off when ISIDORUS_ENV=production")
+SECRET_KEY = _secret or "insecure-dev-only-key-never-used-in-production"
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "isidorus.core",
+    "isidorus.accounts",
+    "isidorus.scrapings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database_from_url(url: str) -> dict[str, object]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL={url!r} must be a postgresql:// URL")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "isidorus",
+        "USER": unquote(parts.username or "postgres"),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+        # Workers hold connections between tasks; a dropped one is re-opened, not reused.
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+    }
+
+
+DATABASES = {
+    "default": _database_from_url(
+        env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/isidorus")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Admin sessions: secure cookies whenever the site is served over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Isidorus API", "VERSION": "1.0.0"}
+
+# --- Redis --------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# --- AWS ----------------------------------------------------------------------------
+# Endpoints follow the standard AWS variables, so the same code runs on real AWS (unset)
+# and on the local emulators.
+AWS_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
+_aws_default_endpoint = env_optional_str("AWS_ENDPOINT_URL")
+AWS_ENDPOINTS: dict[str, str | None] = {
+    service: env_optional_str(f"AWS_ENDPOINT_URL_{service.upper()}") or _aws_default_endpoint
+    for service in ("sqs", "s3", "dynamodb")
+}
+AWS_TIMEOUT_SECONDS = env_float("AWS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+
+ISIDORUS_NAMESPACE = env_str("ISIDORUS_NAMESPACE", "isidorus")
+JOBS_TABLE = env_str("ISIDORUS_JOBS_TABLE", f"{ISIDORUS_NAMESPACE}-scraping-jobs")
+S3_BUCKET = env_str("ISIDORUS_S3_BUCKET", f"{ISIDORUS_NAMESPACE}-images")
+
+# --- SQS / Celery -------------------------------------------------------------------
+# The visibility timeout must exceed the longest task (hard time limit below), or a
+# message still being worked on reappears and runs twice at once. A killed worker's
+# message reappears after this long, so it is also the crash-recovery delay.
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", 300, minimum=5, maximum=43200)
+SQS_MAX_RECEIVES = env_int("SQS_MAX_RECEIVES", 5, minimum=1, maximum=1000)
+SQS_WAIT_TIME_SECONDS = env_int("SQS_WAIT_TIME_SECONDS", 1, minimum=0, maximum=20)
+SQS_POLLING_INTERVAL = env_float("SQS_POLLING_INTERVAL", 0.01, minimum=0.0)
+CELERY_TASK_TIME_LIMIT = env_int(
+    "CELERY_TASK_TIME_LIMIT", max(3, SQS_VISIBILITY_TIMEOUT * 2 // 3), minimum=2
+)
+if CELERY_TASK_TIME_LIMIT >= SQS_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be shorter than SQS_VISIBILITY_TIMEOUT "
+        f"({CELERY_TASK_TIME_LIMIT} >= {SQS_VISIBILITY_TIMEOUT})"
+    )
+CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 4, minimum=0, maximum=20)
+# Test switch: publish every task message twice to prove redelivery safety.
+ISIDORUS_DUPLICATE_PUBLISHES = env_bool("ISIDORUS_DUPLICATE_PUBLISHES", False)
+TEST_RUNNER = "isidorus.core.test_runner.PytestRunner"
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "isidorus.core.errors.api_exception_handler"
+
+# --- Per-owner limits (all of an owner's keys together) -------------------------------
+ISIDORUS_MAX_ACTIVE_KEYS = env_int("ISIDORUS_MAX_ACTIVE_KEYS", 10, minimum=1)
+ISIDORUS_REQUESTS_PER_MINUTE = env_int("ISIDORUS_REQUESTS_PER_MINUTE", 600, minimum=1)
+ISIDORUS_CRAWL_STARTS_PER_MINUTE = env_int("ISIDORUS_CRAWL_STARTS_PER_MINUTE", 10, minimum=1)
+ISIDORUS_MAX_RUNNING_JOBS = env_int("ISIDORUS_MAX_RUNNING_JOBS", 5, minimum=1)
+ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimum=1)

@@ -1,0 +1,30 @@
+"""Settings for the test suite: the local stack, with names apart from `make run`'s.
+
+Values are put in the environment (not only in this module) so that the worker processes
+the tests start inherit exactly the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+
+TEST_ENVIRONMENT = {
+    "ISIDORUS_ENV": "test",
+    "ISIDORUS_NAMESPACE": "isidorus-test",
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/isidorus_test",
+    "REDIS_URL": "redis://127.0.0.1:6379/1",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+    "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4569",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    # Short timeouts so crash recovery and dead-lettering happen within a test's patience.
+    "SQS_VISIBILITY_TIMEOUT": "12",
+    "CELERY_TASK_TIME_LIMIT": "9",
+    "SQS_MAX_RECEIVES": "3",
+}
+for _name, _value in TEST_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+
+from config.settings import *  # noqa: E402,F403

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from isidorus.accounts.models import ApiKey
+from isidorus.accounts.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    CreatedApiKeySerializer,
+)
+from isidorus.accounts.services import KeyLimitReached, api_key_create, api_key_revoke
+from isidorus.core.api import OwnerApiView
+from isidorus.core.errors import ApiError
+
+
+class ApiKeyListCreateApi(OwnerApiView):
+    @extend_schema(responses=ApiKeySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        keys = ApiKey.objects.filter(owner=request.user)
+        return Response({"results": ApiKeySerializer(keys, many=True).data})
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: CreatedApiKeySerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            key, raw = api_key_create(owner=request.user, **serializer.validated_data)
+        except KeyLimitReached as error:
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT, code="key_limit_reached", message=str(error)
+            ) from None
+        data: dict[str, Any] = dict(ApiKeySerializer(key).data)
+        data["key"] = raw
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyRevokeApi(OwnerApiView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, key_id: int) -> Response:
+        key = ApiKey.objects.filter(owner=request.user, pk=key_id).first()
+        if key is None:
+            raise Http404
+        api_key_revoke(key=key)
+        return Response(status=status.HTTP_204_NO_CONTENT)

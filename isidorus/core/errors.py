@@ -1,0 +1,84 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}.
+
+Unexpected exceptions become a 500 with a generic message (logged with the trace, never
+sent to the client), so bodies never leak stack traces, SQL or settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+_CODE_OVERRIDES = {
+    exceptions.NotAuthenticated: "missing_api_key",
+    exceptions.NotFound: "not_found",
+    exceptions.Throttled: "rate_limited",
+    exceptions.ParseError: "malformed_request",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.ValidationError: "invalid",
+}
+_MESSAGE_OVERRIDES = {
+    exceptions.NotAuthenticated: "an API key is required: send it in the X-API-Key header",
+}
+
+
+class ApiError(exceptions.APIException):
+    """A domain error with an explicit status, code and optional Retry-After."""
+
+    def __init__(
+        self, *, status_code: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.wait = retry_after
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten_fields(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {str(name): value for name, value in detail.items()}
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled API error", exc_info=exc)
+        return Response(
+            error_body("server_error", "the server could not handle this request"),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    assert isinstance(exc, exceptions.APIException)
+    code = getattr(exc, "error_code", None)
+    if code is None:
+        code = next((name for kind, name in _CODE_OVERRIDES.items() if isinstance(exc, kind)), None)
+    if code is None:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+    if isinstance(exc, exceptions.ValidationError):
+        message = "the request has invalid fields"
+        fields = _flatten_fields(exc.detail)
+    else:
+        message = next(
+            (text for kind, text in _MESSAGE_OVERRIDES.items() if isinstance(exc, kind)),
+            str(exc.detail),
+        )
+        fields = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        message = f"rate limit reached; retry in {int(exc.wait)} seconds"
+    response.data = error_body(code, message, fields)
+    return response

@@ -1,0 +1,46 @@
+"""boto3 clients, one per (service, endpoint) per process.
+
+Endpoints come from AWS_ENDPOINT_URL[_<SERVICE>] (settings.AWS_ENDPOINTS); with none set,
+boto3 talks to real AWS. Local endpoints use path-style S3 addressing, because
+`bucket.localhost` would go to DNS.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+
+@functools.cache
+def _client(service: str, endpoint_url: str | None, region: str, timeout: float) -> Any:
+    config = Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"max_attempts": 3, "mode": "standard"},
+        s3={"addressing_style": "path"} if endpoint_url else {},
+        max_pool_connections=32,
+    )
+    session = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def aws_client(service: str) -> Any:
+    return _client(
+        service, settings.AWS_ENDPOINTS[service], settings.AWS_REGION, settings.AWS_TIMEOUT_SECONDS
+    )
+
+
+def sqs_client() -> Any:
+    return aws_client("sqs")
+
+
+def s3_client() -> Any:
+    return aws_client("s3")
+
+
+def dynamodb_client() -> Any:
+    return aws_client("dynamodb")

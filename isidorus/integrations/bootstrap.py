@@ -1,0 +1,98 @@
+"""Create the AWS resources Isidorus needs. Idempotent; same calls on LocalStack and AWS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from config.queues import QueueSpec, all_queue_specs
+from isidorus.integrations.aws import dynamodb_client, s3_client, sqs_client
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass
+class BootstrapReport:
+    queues: dict[str, str] = field(default_factory=dict)
+    table: str = ""
+    bucket: str = ""
+
+
+def _ensure_queue(name: str, attributes: dict[str, str]) -> str:
+    sqs = sqs_client()
+    try:
+        url: str = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in (
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
+        ):
+            raise
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    # Set attributes every time, so a changed setting reaches an existing queue.
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def ensure_queue_pair(spec: QueueSpec) -> tuple[str, str]:
+    dlq_url = _ensure_queue(spec.dlq_name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
+    dlq_arn = sqs_client().get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVES)}
+    queue_url = _ensure_queue(
+        spec.name,
+        {
+            "VisibilityTimeout": str(settings.SQS_VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+    return queue_url, dlq_url
+
+
+def ensure_jobs_table(table: str) -> None:
+    dynamodb = dynamodb_client()
+    try:
+        dynamodb.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "scraping_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "scraping_id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+
+
+def ensure_bucket(bucket: str) -> None:
+    s3 = s3_client()
+    kwargs: dict[str, object] = {"Bucket": bucket}
+    if settings.AWS_REGION != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in (
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        ):
+            raise
+
+
+def aws_bootstrap() -> BootstrapReport:
+    report = BootstrapReport()
+    for spec in all_queue_specs():
+        queue_url, dlq_url = ensure_queue_pair(spec)
+        report.queues[spec.name] = queue_url
+        report.queues[spec.dlq_name] = dlq_url
+    ensure_jobs_table(settings.JOBS_TABLE)
+    report.table = settings.JOBS_TABLE
+    ensure_bucket(settings.S3_BUCKET)
+    report.bucket = settings.S3_BUCKET
+    return report

@@ -1,0 +1,70 @@
+"""The emulators answer the calls the job store and image store rely on."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from isidorus.integrations.aws import dynamodb_client, s3_client
+
+
+def test_dynamodb_conditional_put_refuses_a_second_create(aws_resources: Any) -> None:
+    dynamodb = dynamodb_client()
+    job_id = str(uuid.uuid4())
+    item = {"scraping_id": {"S": job_id}, "status": {"S": "QUEUED"}}
+    dynamodb.put_item(
+        TableName=settings.JOBS_TABLE, Item=item,
+        ConditionExpression="attribute_not_exists(scraping_id)",
+    )  # fmt: skip
+    with pytest.raises(ClientError) as raised:
+        dynamodb.put_item(
+            TableName=settings.JOBS_TABLE, Item=item,
+            ConditionExpression="attribute_not_exists(scraping_id)",
+        )  # fmt: skip
+    assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_dynamodb_conditional_update_moves_forward_only(aws_resources: Any) -> None:
+    dynamodb = dynamodb_client()
+    job_id = str(uuid.uuid4())
+    key = {"scraping_id": {"S": job_id}}
+    dynamodb.put_item(
+        TableName=settings.JOBS_TABLE, Item={**key, "status": {"S": "RUNNING"}, "pages": {"N": "0"}}
+    )
+
+    def complete() -> dict[str, Any]:
+        response: dict[str, Any] = dynamodb.update_item(
+            TableName=settings.JOBS_TABLE, Key=key,
+            UpdateExpression="SET #s = :done ADD pages :one",
+            ConditionExpression="#s = :running",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":done": {"S": "COMPLETED"}, ":running": {"S": "RUNNING"}, ":one": {"N": "1"},
+            },
+            ReturnValues="ALL_NEW",
+        )  # fmt: skip
+        return response
+
+    assert complete()["Attributes"]["status"]["S"] == "COMPLETED"
+    with pytest.raises(ClientError) as raised:
+        complete()
+    assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    stored = dynamodb.get_item(TableName=settings.JOBS_TABLE, Key=key, ConsistentRead=True)
+    assert stored["Item"]["pages"]["N"] == "1"
+
+
+def test_s3_put_then_get_round_trips_bytes_and_type(aws_resources: Any) -> None:
+    s3 = s3_client()
+    key = f"tests/{uuid.uuid4().hex}.bin"
+    payload = bytes(range(256)) * 16
+    s3.put_object(
+        Bucket=settings.S3_BUCKET, Key=key, Body=payload, ContentType="application/octet-stream"
+    )
+    stored = s3.get_object(Bucket=settings.S3_BUCKET, Key=key)
+    assert stored["Body"].read() == payload
+    assert stored["ContentType"] == "application/octet-stream"
+    s3.delete_object(Bucket=settings.S3_BUCKET, Key=key)

@@ -1,0 +1,110 @@
+"""Real Celery worker processes for end-to-end tests.
+
+Each worker runs in its own session (process group), so a test can SIGKILL the whole
+worker, pool children included, the way a crashed machine or container would die.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOG_DIR = REPO_ROOT / ".stack" / "test-workers"
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        *,
+        queues: list[str],
+        name: str,
+        env: dict[str, str],
+        concurrency: int = 2,
+        pool: str = "prefork",
+    ) -> None:
+        self.queues = queues
+        self.name = name
+        self.env = env
+        self.concurrency = concurrency
+        self.pool = pool
+        self.process: subprocess.Popen[bytes] | None = None
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+
+    def start(self, *, ready_timeout: float = 60.0) -> WorkerProcess:
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "-Q", ",".join(self.queues),
+            "-n", f"{self.name}@%h",
+            "-P", self.pool,
+            "-c", str(self.concurrency),
+            "--without-heartbeat", "--without-mingle", "--without-gossip",
+            "-l", "INFO",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited early:\n{self.log_tail()}")
+            if b" ready." in self.log_path.read_bytes():
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"worker {self.name} not ready in {ready_timeout}s:\n{self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once: no cleanup, no acks."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, *, grace: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self._reap_group()
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            self._reap_group()
+
+    def _reap_group(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
