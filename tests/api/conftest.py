@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from isidorus.accounts.services import api_key_create
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    def make(username: str = "alice", **extra: Any) -> Any:
+        return get_user_model().objects.create_user(username=username, **extra)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user: Callable[..., Any]) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def raw_key(owner: Any, redis_clean: Any) -> str:
+    _, raw = api_key_create(owner=owner, name="primary")
+    return raw
+
+
+@pytest.fixture
+def client_for() -> Callable[[str], APIClient]:
+    def make(raw: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=raw)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(raw_key: str, client_for: Callable[[str], APIClient]) -> APIClient:
+    return client_for(raw_key)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from isidorus.accounts.keys import secret_matches, split_key
+from isidorus.accounts.models import ApiKey
+from isidorus.accounts.services import api_key_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_logged_in(db: None) -> Client:
+    get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456789")
+    client = Client()
+    client.login(username="root", password="pw-123456789")
+    return client
+
+
+def test_admin_create_shows_the_key_once_and_the_hash_verifies(
+    admin_client_logged_in: Client, make_user: Any
+) -> None:
+    user = make_user("carol")
+    response = admin_client_logged_in.post(
+        "/admin/accounts/apikey/add/", {"owner": user.pk, "name": "from-admin"}, follow=True
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    match = re.search(r"([0-9a-f]{12}\.[A-Za-z0-9_-]{43})", page)
+    assert match is not None, "the new key is shown after creation"
+    prefix, secret = split_key(match.group(1))
+    assert secret_matches(secret, ApiKey.objects.get(prefix=prefix).hashed_secret)
+    again = admin_client_logged_in.get("/admin/accounts/apikey/").content.decode()
+    assert match.group(1) not in again
+
+
+def test_admin_revoke_action(
+    admin_client_logged_in: Client, make_user: Any, redis_clean: Any
+) -> None:
+    key, _ = api_key_create(owner=make_user("dave"), name="k")
+    admin_client_logged_in.post(
+        "/admin/accounts/apikey/",
+        {"action": "revoke_selected", "_selected_action": [key.pk]},
+    )
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_admin_lists_and_searches_keys(admin_client_logged_in: Client, make_user: Any) -> None:
+    api_key_create(owner=make_user("erin"), name="findme")
+    page = admin_client_logged_in.get("/admin/accounts/apikey/?q=findme").content.decode()
+    assert "findme" in page
+    assert admin_client_logged_in.get("/admin/auth/user/?q=erin").status_code == 200
