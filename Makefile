@@ -11,7 +11,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ENDPOINT_URL_DYNAMODB=ht
 	AWS_EC2_METADATA_DISABLED=true
 # `make run` and `make test` use different queues, tables, databases and Redis databases.
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
-	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings
+	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
 .PHONY: run test install stack-up stack-down services-up lint format bench migrate
 

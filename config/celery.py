@@ -78,7 +78,7 @@ def build_celery_config() -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_consumer": "config.celery_consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
-        "include": ["tasks.smoke"],
+        "include": ["tasks.smoke", "tasks.scrape", "tasks.write"],
     }
 
 

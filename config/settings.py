@@ -197,3 +197,46 @@ ISIDORUS_REQUESTS_PER_MINUTE = env_int("ISIDORUS_REQUESTS_PER_MINUTE", 600, mini
 ISIDORUS_CRAWL_STARTS_PER_MINUTE = env_int("ISIDORUS_CRAWL_STARTS_PER_MINUTE", 10, minimum=1)
 ISIDORUS_MAX_RUNNING_JOBS = env_int("ISIDORUS_MAX_RUNNING_JOBS", 5, minimum=1)
 ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimum=1)
+
+
+def _resolver_overrides(raw: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for entry in raw:
+        host, sep, address = entry.partition("=")
+        if not sep or not host.strip() or not address.strip():
+            raise ImproperlyConfigured(
+                f"ISIDORUS_RESOLVER_OVERRIDES entry {entry!r} must look like host=address"
+            )
+        overrides[host.strip().lower().rstrip(".")] = address.strip()
+    return overrides
+
+
+# --- Crawling -------------------------------------------------------------------------
+# Networks the crawler may reach besides public addresses (SSRF guard). Empty in
+# production; `make run` and the tests allow loopback only.
+ISIDORUS_ALLOWED_NETWORKS = env_list("ISIDORUS_ALLOWED_NETWORKS", [])
+ISIDORUS_RESOLVER_OVERRIDES = _resolver_overrides(env_list("ISIDORUS_RESOLVER_OVERRIDES", []))
+CRAWL_USER_AGENT = env_str(
+    "CRAWL_USER_AGENT", "IsidorusBot/0.1 (+https://github.com/isidorus/isidorus)"
+)
+CRAWL_MAX_DEPTH = env_int("CRAWL_MAX_DEPTH", 5, minimum=0, maximum=50)
+CRAWL_DEFAULT_MAX_PAGES = env_int("CRAWL_DEFAULT_MAX_PAGES", 1000, minimum=1)
+CRAWL_MAX_PAGES_LIMIT = env_int("CRAWL_MAX_PAGES_LIMIT", 100_000, minimum=1)
+CRAWL_CONNECT_TIMEOUT = env_float("CRAWL_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+CRAWL_READ_TIMEOUT = env_float("CRAWL_READ_TIMEOUT", 10.0, minimum=0.1)
+CRAWL_TOTAL_TIMEOUT = env_float("CRAWL_TOTAL_TIMEOUT", 30.0, minimum=0.5)
+CRAWL_MAX_BODY_BYTES = env_int("CRAWL_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+CRAWL_MAX_TEXT_CHARS = env_int("CRAWL_MAX_TEXT_CHARS", 200_000, minimum=1000)
+CRAWL_MAX_URL_LENGTH = env_int("CRAWL_MAX_URL_LENGTH", 2048, minimum=64)
+CRAWL_MAX_FETCH_ATTEMPTS = env_int("CRAWL_MAX_FETCH_ATTEMPTS", 3, minimum=1, maximum=10)
+CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
+# URLs per scrape message: batching is what makes SQS cheap per page.
+CRAWL_BATCH_SIZE = env_int("CRAWL_BATCH_SIZE", 64, minimum=1, maximum=1000)
+CRAWL_FETCH_THREADS = env_int("CRAWL_FETCH_THREADS", 16, minimum=1, maximum=256)
+CRAWL_HOST_CONCURRENCY = env_int("CRAWL_HOST_CONCURRENCY", 16, minimum=1)
+CRAWL_HOST_DELAY = env_float("CRAWL_HOST_DELAY", 0.0, minimum=0.0)
+CRAWL_STOP_WORDS = env_list("CRAWL_STOP_WORDS", [])
+# The reaper: a job whose open work has not shrunk for this long is re-published once,
+# then failed with the stuck items named.
+REAPER_STALL_SECONDS = env_int("REAPER_STALL_SECONDS", 300, minimum=5)
+REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 30, minimum=1)

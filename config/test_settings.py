@@ -23,6 +23,10 @@ TEST_ENVIRONMENT = {
     "SQS_VISIBILITY_TIMEOUT": "12",
     "CELERY_TASK_TIME_LIMIT": "9",
     "SQS_MAX_RECEIVES": "3",
+    "ISIDORUS_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "REAPER_STALL_SECONDS": "30",
+    "REAPER_INTERVAL_SECONDS": "5",
+    "CRAWL_RETRY_BASE_SECONDS": "0.5",
 }
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import Task
 from django.conf import settings
 
@@ -14,9 +12,3 @@ class IsidorusTask(Task):  # type: ignore[misc]
     # self.retry() publishes a new message and so resets SQS's receive count; the cap
     # lives here instead.
     max_retries = settings.CELERY_TASK_MAX_RETRIES
-
-    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
-        if settings.ISIDORUS_DUPLICATE_PUBLISHES:
-            # Test switch: every message is delivered twice, as SQS is allowed to do.
-            super().apply_async(*args, **kwargs)
-        return super().apply_async(*args, **kwargs)

@@ -120,6 +120,37 @@ def job_item_add_counters(job_id: str, counters: Mapping[str, int]) -> None:
     )
 
 
+def job_item_add_counters_once(job_id: str, batch_id: str, counters: Mapping[str, int]) -> bool:
+    """Add a batch's counts unless this batch was already added. Returns True if added."""
+    increments = {name: value for name, value in counters.items() if value}
+    names = {f"#c{index}": name for index, name in enumerate(increments)}
+    values: dict[str, Any] = {
+        f":c{index}": {"N": str(value)} for index, value in enumerate(increments.values())
+    }
+    additions = [f"{name} {value}" for name, value in zip(names, values, strict=True)]
+    values[":batch"] = {"SS": [batch_id]}
+    values[":batch_id"] = {"S": batch_id}
+    request: dict[str, Any] = {
+        "TableName": settings.JOBS_TABLE,
+        "Key": _key(job_id),
+        "UpdateExpression": "ADD " + ", ".join([*additions, "applied_batches :batch"]),
+        "ConditionExpression": (
+            "attribute_exists(scraping_id) AND "
+            "(attribute_not_exists(applied_batches) OR NOT contains(applied_batches, :batch_id))"
+        ),
+        "ExpressionAttributeValues": values,
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
+    try:
+        dynamodb_client().update_item(**request)
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
 def _plain(value: Mapping[str, Any]) -> Any:
     if "S" in value:
         return value["S"]
@@ -128,6 +159,8 @@ def _plain(value: Mapping[str, Any]) -> Any:
         return int(number) if number.lstrip("-").isdigit() else float(number)
     if "BOOL" in value:
         return value["BOOL"]
+    if "SS" in value:
+        return sorted(value["SS"])
     return None
 
 

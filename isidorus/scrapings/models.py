@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -94,7 +95,7 @@ class Page(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     reason = models.CharField(max_length=32, blank=True, default="")
     text = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         ordering = ["id"]
@@ -151,3 +152,25 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class WriteBatch(models.Model):
+    """One writer batch, recorded in the same transaction as its rows.
+
+    Its counts are what the batch really inserted; they are added to the job's DynamoDB
+    counters exactly once (a conditional write keyed by batch_id), even if the writer
+    dies between the commit and the counter update and the message is redelivered.
+    """
+
+    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
+    batch_id = models.CharField(max_length=40)
+    counts = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scraping", "batch_id"], name="writebatch_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.batch_id

@@ -1,0 +1,238 @@
+"""Fetch one URL: guarded connections, manual redirects, streaming limits, classified errors.
+
+requests' timeouts apply per socket read, so a server that drips a byte a second is never
+cut by them; the total deadline is enforced here while streaming. Bodies are cut at a
+maximum size (after decompression, so small compressed bombs are cut too).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from isidorus.crawling.urls import canonicalize
+from isidorus.integrations.guarded_http import blocked_in, guarded_session
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+CHUNK_BYTES = 64 * 1024
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_seconds: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "IsidorusBot/0.1"
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    outcome: str  # fetched | failed | skipped
+    reason: str = ""
+    status_code: int | None = None
+    content_type: str = ""
+    charset: str | None = None
+    body: bytes = b""
+    retryable: bool = False
+    retry_after: float | None = None
+    redirects: list[str] = field(default_factory=list)
+
+
+# A redirect hop check returns a skip reason, or None to follow the hop.
+HopCheck = Callable[[str], str | None]
+
+
+def _session() -> requests.Session:
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = guarded_session()
+    return session
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def _media_type(header: str) -> tuple[str, str | None]:
+    media, _, params = header.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip("\"'")
+    return media.strip().lower(), charset
+
+
+def _classify_exception(error: requests.RequestException) -> tuple[str, bool]:
+    if blocked_in(error) is not None:
+        return "blocked_address", False
+    text = repr(error)
+    if isinstance(error, requests.Timeout):
+        return "timeout", True
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return "dns", True
+    if isinstance(error, requests.exceptions.SSLError):
+        return "tls", False
+    if isinstance(error, requests.exceptions.TooManyRedirects):
+        return "too_many_redirects", False
+    if isinstance(error, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return "connection", True
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "bad_encoding", False
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+        return "invalid_url", False
+    return "connection", True
+
+
+def _read_body(
+    response: requests.Response, limits: FetchLimits, deadline: float
+) -> tuple[bytes, str | None]:
+    """Read the body within the size and time limits; returns (body, failure reason)."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limits.max_bytes:
+        return b"", "too_large"
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(CHUNK_BYTES):
+        size += len(chunk)
+        if size > limits.max_bytes:
+            return b"", "too_large"
+        if time.monotonic() > deadline:
+            return b"", "timeout"
+        chunks.append(chunk)
+    return b"".join(chunks), None
+
+
+def fetch(
+    url: str,
+    *,
+    limits: FetchLimits,
+    hop_check: HopCheck | None = None,
+    accept: frozenset[str] = HTML_TYPES,
+) -> FetchResult:
+    """Fetch `url` (canonical). Never raises for network or HTTP trouble: it classifies it."""
+    deadline = time.monotonic() + limits.total_seconds
+    current = url
+    visited = {url}
+    redirects: list[str] = []
+    headers = {
+        "User-Agent": limits.user_agent,
+        "Accept": "text/html,application/xhtml+xml,*/*;q=0.5",
+    }
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return FetchResult(
+                url, current, "failed", "timeout", retryable=True, redirects=redirects
+            )
+        try:
+            response = _session().get(
+                current,
+                headers=headers,
+                allow_redirects=False,
+                stream=True,
+                timeout=(
+                    min(limits.connect_timeout, remaining),
+                    min(limits.read_timeout, remaining),
+                ),
+            )
+        except requests.RequestException as error:
+            reason, retryable = _classify_exception(error)
+            return FetchResult(
+                url, current, "failed", reason, retryable=retryable, redirects=redirects
+            )
+        with response:
+            status = response.status_code
+            if status in REDIRECT_STATUSES and response.headers.get("Location"):
+                target = canonicalize(response.headers["Location"], current)
+                if target is None:
+                    return FetchResult(
+                        url,
+                        current,
+                        "failed",
+                        "invalid_redirect",
+                        status_code=status,
+                        redirects=redirects,
+                    )
+                if target in visited:
+                    return FetchResult(
+                        url,
+                        current,
+                        "failed",
+                        "redirect_loop",
+                        status_code=status,
+                        redirects=redirects,
+                    )
+                if len(redirects) >= limits.max_redirects:
+                    return FetchResult(
+                        url,
+                        current,
+                        "failed",
+                        "too_many_redirects",
+                        status_code=status,
+                        redirects=redirects,
+                    )
+                skip = hop_check(target) if hop_check else None
+                if skip is not None:
+                    return FetchResult(
+                        url,
+                        target,
+                        "skipped",
+                        skip,
+                        status_code=status,
+                        redirects=[*redirects, target],
+                    )
+                visited.add(target)
+                redirects.append(target)
+                current = target
+                continue
+            media_type, charset = _media_type(response.headers.get("Content-Type", ""))
+            result = FetchResult(
+                url, current, "fetched", status_code=status, content_type=media_type,
+                charset=charset, redirects=redirects,
+            )  # fmt: skip
+            if status >= 400:
+                result.outcome = "failed"
+                result.reason = "http_5xx" if status >= 500 else "http_4xx"
+                result.retryable = status in RETRYABLE_STATUSES
+                result.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                return result
+            if media_type not in accept:
+                result.outcome = "skipped"
+                result.reason = "unsupported_type"
+                return result
+            try:
+                body, failure = _read_body(response, limits, deadline)
+            except requests.RequestException as error:
+                result.outcome = "failed"
+                result.reason, result.retryable = _classify_exception(error)
+                return result
+            if failure is not None:
+                result.outcome = "skipped" if failure == "too_large" else "failed"
+                result.reason = failure
+                result.retryable = failure == "timeout"
+                return result
+            result.body = body
+            return result

@@ -1,0 +1,269 @@
+"""A job's live state in Redis: which URLs it has seen, which work items are still open.
+
+Completion is decided by the `open` hash alone (DESIGN "Exact completion"): items are
+opened before their message is published, closed only after their final write is
+durable, and the one who empties the hash finishes the job. Each operation is one Lua
+script per batch, so admission (with the max_pages budget) is race-free across workers.
+
+Keys share the `{job}` hash tag so a Redis Cluster keeps a job's keys on one slot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from isidorus.integrations.redis_client import get_redis
+
+ACTIVE_JOBS = "jobs:active"
+# seen values besides a depth: a URL recorded as skipped, or refused by the budget.
+SEEN_SKIPPED = "x"
+SEEN_REFUSED = "l"
+
+SEEN_QUOTA = "q"
+
+ADMITTED = "A"  # new, charged to the budget, item opened
+SHORTER = "S"  # already admitted, now at a smaller depth
+DUPLICATE = "D"
+REPUBLISH = "R"  # admitted by this same parent earlier and still open: crash recovery
+LIMIT = "L"  # max_pages budget exhausted
+QUOTA = "Q"  # owner's daily page quota exhausted
+NEW_SKIP = "N"  # first sighting of a URL that is recorded as skipped
+
+
+def _k(job_id: str, name: str) -> str:
+    return f"job:{{{job_id}}}:{name}"
+
+
+def page_item(fingerprint: str) -> str:
+    return f"page:{fingerprint}"
+
+
+_ADMIT = """
+local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local codes = {}
+for i = 4, #ARGV, 5 do
+  local fp, depth, kind, payload, parent = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local item = 'page:' .. fp
+  local current = redis.call('HGET', seen, fp)
+  local code = 'D'
+  -- Skips and refusals remember the parent that recorded them, so a redelivered parent
+  -- records them again (the writer's upsert keeps one row) instead of losing them.
+  if kind == 's' then
+    if not current then
+      redis.call('HSET', seen, fp, 'x' .. parent)
+      code = 'N'
+    elseif current == 'x' .. parent then
+      code = 'N'
+    end
+  elseif not current then
+    if tonumber(redis.call('GET', budget) or '0') >= max_pages then
+      redis.call('HSET', seen, fp, 'l' .. parent)
+      code = 'L'
+    elseif tonumber(redis.call('GET', quota) or '0') >= quota_limit then
+      redis.call('HSET', seen, fp, 'q' .. parent)
+      code = 'Q'
+    else
+      redis.call('INCR', budget)
+      if redis.call('INCR', quota) == 1 then redis.call('EXPIRE', quota, quota_ttl) end
+      redis.call('HSET', seen, fp, depth)
+      redis.call('HSET', open, item, payload)
+      code = 'A'
+    end
+  elseif tonumber(current) and tonumber(depth) < tonumber(current) then
+    redis.call('HSET', seen, fp, depth)
+    if redis.call('HEXISTS', open, item) == 1 then redis.call('HSET', open, item, payload) end
+    code = 'S'
+  elseif current == 'l' .. parent then
+    code = 'L'
+  elseif current == 'q' .. parent then
+    code = 'Q'
+  elseif parent ~= '' then
+    local open_payload = redis.call('HGET', open, item)
+    if open_payload and string.find(open_payload, '"by":"' .. parent .. '"', 1, true) then
+      code = 'R'
+    end
+  end
+  codes[#codes + 1] = code
+end
+return codes
+"""
+
+_CLAIM = """
+local open = KEYS[1]
+local ttl, token = tonumber(ARGV[1]), ARGV[2]
+local result = {}
+for i = 3, #ARGV do
+  local item = ARGV[i]
+  local payload = redis.call('HGET', open, item)
+  if not payload then
+    result[#result + 1] = ''
+  elseif redis.call('SET', KEYS[i - 1], token, 'NX', 'EX', ttl) then
+    result[#result + 1] = payload
+  else
+    local holder = redis.call('GET', KEYS[i - 1])
+    if holder == token then result[#result + 1] = payload else result[#result + 1] = '' end
+  end
+end
+return result
+"""
+
+_CLOSE = """
+local open, state, active = KEYS[1], KEYS[2], KEYS[3]
+local removed = 0
+for i = 3, #ARGV do removed = removed + redis.call('HDEL', open, ARGV[i]) end
+if removed > 0 then
+  redis.call('HSET', state, 'progress_at', ARGV[1])
+  if redis.call('ZSCORE', active, ARGV[2]) then redis.call('ZADD', active, ARGV[1], ARGV[2]) end
+end
+return redis.call('HLEN', open)
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    fingerprint: str
+    depth: int
+    fetch: bool  # False: recorded as skipped, never fetched
+    payload: dict[str, Any]
+    parent_fingerprint: str = ""
+
+
+def _script(source: str) -> Any:
+    return get_redis().register_script(source)
+
+
+_scripts: dict[str, Any] = {}
+
+
+def _run(name: str, source: str, keys: list[str], args: list[Any]) -> Any:
+    script = _scripts.get(name)
+    if script is None:
+        script = _scripts[name] = _script(source)
+    return script(keys=keys, args=args)
+
+
+def admit(
+    *,
+    job_id: str,
+    candidates: list[Candidate],
+    max_pages: int,
+    quota_key: str,
+    quota_limit: int,
+    quota_ttl: int,
+) -> list[str]:
+    """Admit candidates atomically; returns one code per candidate (see the constants)."""
+    if not candidates:
+        return []
+    args: list[Any] = [max_pages, quota_limit, quota_ttl]
+    for candidate in candidates:
+        args += [
+            candidate.fingerprint,
+            candidate.depth,
+            "f" if candidate.fetch else "s",
+            json.dumps(candidate.payload, separators=(",", ":"), sort_keys=True),
+            candidate.parent_fingerprint,
+        ]
+    keys = [_k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key]
+    return [str(code) for code in _run("admit", _ADMIT, keys, args)]
+
+
+def claim(*, job_id: str, items: list[str], token: str, ttl: int) -> dict[str, dict[str, Any]]:
+    """Claim open items for this delivery; returns the payloads of those it may work on.
+
+    An item that is closed, or claimed by another delivery still within its lease, is
+    left out: its message is a duplicate.
+    """
+    if not items:
+        return {}
+    keys = [_k(job_id, "open")] + [_k(job_id, f"claim:{item}") for item in items]
+    payloads = _run("claim", _CLAIM, keys, [ttl, token, *items])
+    return {
+        item: json.loads(payload) for item, payload in zip(items, payloads, strict=True) if payload
+    }
+
+
+def release_claims(*, job_id: str, items: list[str]) -> None:
+    if items:
+        get_redis().delete(*[_k(job_id, f"claim:{item}") for item in items])
+
+
+def close(*, job_id: str, items: list[str]) -> int:
+    """Close items (idempotent); returns how many items are still open."""
+    keys = [_k(job_id, "open"), _k(job_id, "state"), ACTIVE_JOBS]
+    return int(_run("close", _CLOSE, keys, [time.time(), job_id, *items]))
+
+
+def open_items(job_id: str) -> dict[str, dict[str, Any]]:
+    raw = get_redis().hgetall(_k(job_id, "open"))
+    return {item: json.loads(payload) for item, payload in raw.items()}
+
+
+def is_open(job_id: str, item: str) -> bool:
+    return bool(get_redis().hexists(_k(job_id, "open"), item))
+
+
+def open_count(job_id: str) -> int:
+    return int(get_redis().hlen(_k(job_id, "open")))
+
+
+def activate(job_id: str) -> None:
+    now = time.time()
+    redis = get_redis()
+    redis.hset(_k(job_id, "state"), mapping={"progress_at": now})
+    redis.zadd(ACTIVE_JOBS, {job_id: now})
+
+
+def deactivate(job_id: str) -> None:
+    get_redis().zrem(ACTIVE_JOBS, job_id)
+
+
+def set_flag(job_id: str, flag: str) -> bool:
+    """Set a one-time flag on the job; True for the caller who set it first."""
+    return bool(get_redis().hsetnx(_k(job_id, "state"), flag, time.time()))
+
+
+def get_flag(job_id: str, flag: str) -> bool:
+    return bool(get_redis().hexists(_k(job_id, "state"), flag))
+
+
+def stalled_jobs(older_than_seconds: float) -> list[str]:
+    cutoff = time.time() - older_than_seconds
+    return [str(job) for job in get_redis().zrangebyscore(ACTIVE_JOBS, "-inf", cutoff)]
+
+
+def touch(job_id: str) -> None:
+    now = time.time()
+    get_redis().hset(_k(job_id, "state"), "progress_at", now)
+    get_redis().zadd(ACTIVE_JOBS, {job_id: now}, xx=True)
+
+
+def job_keys(job_id: str) -> list[str]:
+    redis = get_redis()
+    return [str(key) for key in redis.scan_iter(match=f"job:{{{job_id}}}:*", count=1000)]
+
+
+def delete_state(job_id: str) -> None:
+    keys = job_keys(job_id)
+    if keys:
+        get_redis().delete(*keys)
+    deactivate(job_id)
+
+
+def robots_get(job_id: str, host: str) -> str | None:
+    value = get_redis().hget(_k(job_id, "robots"), host)
+    return None if value is None else str(value)
+
+
+def robots_put(job_id: str, host: str, value: str) -> str:
+    """Store robots.txt for a host once per job; returns the stored value (first writer wins)."""
+    key = _k(job_id, "robots")
+    get_redis().hsetnx(key, host, value)
+    return str(get_redis().hget(key, host))
+
+
+def robots_lock(job_id: str, host: str, ttl: int) -> bool:
+    return bool(get_redis().set(_k(job_id, f"robots-lock:{host}"), "1", nx=True, ex=ttl))

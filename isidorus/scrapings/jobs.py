@@ -1,0 +1,82 @@
+"""A job's settings as workers see them, and its status moves (DynamoDB, mirrored to PG)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from isidorus.crawling.scope import Scope, UrlFilter
+from isidorus.integrations import job_table
+from isidorus.scrapings import job_state
+from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    id: str
+    owner_id: int
+    url: str
+    depth: int
+    max_pages: int
+    scope: Scope
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    respect_robots: bool
+
+    @functools.cached_property
+    def url_filter(self) -> UrlFilter:
+        return UrlFilter(list(self.include), list(self.exclude))
+
+
+def job_config(job_id: str) -> JobConfig | None:
+    """A job's options never change after creation, so workers cache them per process."""
+    return _cached_config(job_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_config(job_id: str) -> JobConfig | None:
+    row = Scraping.objects.filter(pk=job_id).first()
+    if row is None:
+        return None
+    return JobConfig(
+        id=str(row.pk),
+        owner_id=row.owner_id,
+        url=row.url,
+        depth=row.depth,
+        max_pages=row.max_pages,
+        scope=row.scope,  # type: ignore[arg-type]
+        include=tuple(row.include),
+        exclude=tuple(row.exclude),
+        respect_robots=row.respect_robots,
+    )
+
+
+def forget_config(job_id: str) -> None:
+    _cached_config.cache_clear()
+
+
+def job_is_stopped(job_id: str) -> bool:
+    """True once the job is cancelled, deleted or finished: late work for it is dropped."""
+    return job_state.get_flag(job_id, "stopped")
+
+
+def job_mark_running(job_id: str) -> None:
+    if not job_state.set_flag(job_id, "running"):
+        return
+    if job_table.job_item_mark_running(job_id):
+        Scraping.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, started_at=timezone.now()
+        )
+
+
+def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
+    """Move the job to a terminal status once; later attempts are no-ops."""
+    moved = job_table.job_item_finish(job_id, status=status, reason=reason)
+    job_state.set_flag(job_id, "stopped")
+    job_state.deactivate(job_id)
+    Scraping.objects.filter(pk=job_id).exclude(status__in=TERMINAL_STATUSES).update(
+        status=status, status_reason=reason, finished_at=timezone.now()
+    )
+    return moved

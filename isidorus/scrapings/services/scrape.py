@@ -1,0 +1,301 @@
+"""The scraper stage: fetch a batch of admitted URLs, parse them, admit their links.
+
+Order of effects, which makes crashes and redelivery safe:
+1. claim the batch's open items (a duplicate delivery of a claimed item is dropped);
+2. fetch and parse;
+3. admit the children in one Redis script (their items are opened: open-before-publish);
+4. stage the batch for the writer in S3, publish children, then publish the writer
+   message. The writer closes this batch's items only after its rows are committed.
+A crash anywhere before the writer message is published leaves this batch's items open
+and its message unacknowledged, so SQS redelivers it; that run re-publishes the children
+it had admitted (code R) and the skipped rows it had recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from config.queues import SCRAPER, WRITER
+from isidorus.accounts.limits import daily_quota_key, seconds_until_utc_midnight
+from isidorus.crawling.parse import ParsedPage, parse_html
+from isidorus.crawling.scope import in_scope
+from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
+from isidorus.crawling.urls import url_fingerprint
+from isidorus.integrations.http_fetch import FetchLimits, FetchResult, fetch
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
+from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
+from isidorus.scrapings.politeness import HostBusy, host_slot
+from isidorus.scrapings.robots_cache import robots_rules
+from isidorus.scrapings.staging import stage_put, staging_key
+
+logger = logging.getLogger(__name__)
+
+REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
+
+
+@dataclass
+class ScrapeReport:
+    claimed: int = 0
+    dropped: int = 0
+    retried: int = 0
+    children: int = 0
+    batch_id: str = ""
+
+
+@dataclass
+class _Outcome:
+    item: str
+    entry: dict[str, Any]
+    result: FetchResult
+    parsed: ParsedPage | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def _limits() -> FetchLimits:
+    return FetchLimits(
+        connect_timeout=settings.CRAWL_CONNECT_TIMEOUT,
+        read_timeout=settings.CRAWL_READ_TIMEOUT,
+        total_seconds=settings.CRAWL_TOTAL_TIMEOUT,
+        max_bytes=settings.CRAWL_MAX_BODY_BYTES,
+        user_agent=settings.CRAWL_USER_AGENT,
+    )
+
+
+def _stop_words() -> frozenset[str]:
+    extra = settings.CRAWL_STOP_WORDS
+    return ENGLISH_STOP_WORDS | frozenset(extra) if extra else ENGLISH_STOP_WORDS
+
+
+def skip_reason(job: JobConfig, url: str) -> str | None:
+    """Why a discovered URL is recorded as skipped rather than fetched (None: fetch it)."""
+    if len(url) > settings.CRAWL_MAX_URL_LENGTH:
+        return "url_too_long"
+    if not in_scope(url, job.url, job.scope):
+        return "out_of_scope"
+    if not job.url_filter.allows(url):
+        return "filtered"
+    if job.respect_robots and not robots_rules(job.id, url).allows(url):
+        return "robots_disallowed"
+    return None
+
+
+def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
+    host = urlsplit(url).netloc
+    delay = settings.CRAWL_HOST_DELAY
+    if job.respect_robots:
+        # Children were checked at admission; this catches the start URL.
+        rules = robots_rules(job.id, url)
+        if not rules.allows(url):
+            return FetchResult(url, url, "skipped", "robots_disallowed")
+        delay = max(delay, rules.crawl_delay or 0.0)
+    try:
+        with host_slot(
+            host,
+            limit=settings.CRAWL_HOST_CONCURRENCY,
+            delay=delay,
+            lease_seconds=settings.CRAWL_TOTAL_TIMEOUT + 5,
+            wait_until=deadline,
+        ):
+            return fetch(url, limits=_limits(), hop_check=lambda hop: skip_reason(job, hop))
+    except HostBusy:
+        return FetchResult(url, url, "failed", "host_busy", retryable=True)
+
+
+def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) -> dict[str, Any]:
+    result, entry, parsed = outcome.result, outcome.entry, outcome.parsed
+    record: dict[str, Any] = {
+        "url": entry["u"],
+        "fp": url_fingerprint(entry["u"]),
+        "final_url": result.final_url,
+        "status_code": result.status_code,
+        "content_type": result.content_type[:200],
+        "depth": entry["d"],
+        "parent_url": entry.get("p", ""),
+        "bytes": len(result.body),
+        "fetched_at": datetime.now(UTC).isoformat(),
+        "outcome": result.outcome,
+        "reason": result.reason,
+        "title": "",
+        "text": "",
+        "terms": {},
+        "links": [],
+        "images": [],
+    }
+    if parsed is not None:
+        record["title"] = parsed.title
+        record["text"] = parsed.text
+        record["terms"] = count_terms(parsed.text, stop_words)
+        record["links"] = [
+            [link.url, in_scope(link.url, job.url, job.scope), link.nofollow]
+            for link in parsed.links
+        ]
+        record["images"] = [[i.url, i.alt, i.title, i.caption] for i in parsed.images]
+    return record
+
+
+def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[str, Any]:
+    return {
+        "url": url, "fp": url_fingerprint(url), "final_url": "", "status_code": None,
+        "content_type": "", "depth": depth, "parent_url": parent_url, "bytes": 0,
+        "fetched_at": None, "outcome": "skipped", "reason": reason, "title": "", "text": "",
+        "terms": {}, "links": [], "images": [],
+    }  # fmt: skip
+
+
+def batch_id_for(job_id: str, entries: list[dict[str, Any]]) -> str:
+    """Deterministic in the message's content, so a redelivery reuses the same id."""
+    material = json.dumps([job_id, sorted((e["u"], e.get("a", 0)) for e in entries)])
+    return hashlib.sha1(material.encode()).hexdigest()[:24]
+
+
+def _retry_delay(attempt: int, retry_after: float | None) -> int:
+    backoff = settings.CRAWL_RETRY_BASE_SECONDS * (2**attempt)
+    return max(1, math.ceil(max(backoff, retry_after or 0.0)))
+
+
+def _children(
+    job: JobConfig, fetched: list[_Outcome]
+) -> tuple[list[job_state.Candidate], list[dict[str, Any]]]:
+    """Candidates for admission from every fetched page's links, and their entries."""
+    candidates: list[job_state.Candidate] = []
+    entries: list[dict[str, Any]] = []
+    for outcome in fetched:
+        depth = int(outcome.entry["d"]) + 1
+        if outcome.parsed is None or depth > job.depth:
+            continue
+        parent_url = outcome.entry["u"]
+        parent_fp = url_fingerprint(parent_url)
+        for link in outcome.parsed.links:
+            reason = skip_reason(job, link.url)
+            entry = {"u": link.url, "d": depth, "p": parent_url, "by": parent_fp}
+            if reason is not None:
+                entry["reason"] = reason
+            candidates.append(
+                job_state.Candidate(
+                    fingerprint=url_fingerprint(link.url),
+                    depth=depth,
+                    fetch=reason is None,
+                    payload=entry,
+                    parent_fingerprint=parent_fp,
+                )
+            )
+            entries.append(entry)
+    return candidates, entries
+
+
+def _chunks(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def scrape_batch(
+    *, job_id: str, entries: list[dict[str, Any]], delivery_token: str
+) -> ScrapeReport:
+    report = ScrapeReport()
+    job = job_config(job_id)
+    if job is None or job_is_stopped(job_id):
+        report.dropped = len(entries)
+        return report
+    by_item = {job_state.page_item(url_fingerprint(e["u"])): e for e in entries}
+    claimed = job_state.claim(
+        job_id=job_id,
+        items=list(by_item),
+        token=delivery_token,
+        ttl=settings.CELERY_TASK_TIME_LIMIT + 2,
+    )
+    report.claimed, report.dropped = len(claimed), len(by_item) - len(claimed)
+    if not claimed:
+        return report
+    job_mark_running(job_id)
+
+    # The open payload is authoritative: its depth may have been shortened since publish.
+    work = [
+        (item, {**by_item[item], "d": int(payload.get("d", by_item[item]["d"]))})
+        for item, payload in claimed.items()
+    ]
+    deadline = time.monotonic() + max(1.0, settings.CELERY_TASK_TIME_LIMIT - 3)
+    threads = min(settings.CRAWL_FETCH_THREADS, len(work))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(lambda pair: _fetch_one(job, pair[1]["u"], deadline), work))
+
+    outcomes: list[_Outcome] = []
+    retries: list[tuple[str, dict[str, Any], FetchResult]] = []
+    for (item, entry), result in zip(work, results, strict=True):
+        attempt = int(entry.get("a", 0))
+        if result.retryable and attempt + 1 < settings.CRAWL_MAX_FETCH_ATTEMPTS:
+            retries.append((item, entry, result))
+            continue
+        outcome = _Outcome(item=item, entry=entry, result=result)
+        if result.outcome == "fetched" and result.body:
+            outcome.parsed = parse_html(
+                result.body,
+                result.final_url,
+                header_charset=result.charset,
+                max_text_chars=settings.CRAWL_MAX_TEXT_CHARS,
+            )
+        outcomes.append(outcome)
+
+    stop_words = _stop_words()
+    records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
+    candidates, child_entries = _children(job, [o for o in outcomes if o.parsed is not None])
+    codes = job_state.admit(
+        job_id=job_id,
+        candidates=candidates,
+        max_pages=job.max_pages,
+        quota_key=daily_quota_key(job.owner_id),
+        quota_limit=settings.ISIDORUS_DAILY_PAGE_QUOTA,
+        quota_ttl=seconds_until_utc_midnight() + 3600,
+    )
+    to_fetch: list[dict[str, Any]] = []
+    duplicates = 0
+    for code, entry in zip(codes, child_entries, strict=True):
+        if code in (job_state.ADMITTED, job_state.REPUBLISH):
+            to_fetch.append({"u": entry["u"], "d": entry["d"], "p": entry["p"]})
+        elif code == job_state.NEW_SKIP:
+            records.append(skipped_record(entry["u"], entry["d"], entry["p"], entry["reason"]))
+        elif code in REFUSAL_REASONS:
+            records.append(
+                skipped_record(entry["u"], entry["d"], entry["p"], REFUSAL_REASONS[code])
+            )
+        elif code == job_state.DUPLICATE:
+            duplicates += 1
+
+    report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
+    key = staging_key(job_id, report.batch_id)
+    if outcomes:
+        stage_put(key, {"pages": records, "duplicates": duplicates})
+    for chunk in _chunks(to_fetch, settings.CRAWL_BATCH_SIZE):
+        publish(SCRAPE_TASK, SCRAPER, {"job": job_id, "items": chunk})
+    report.children = len(to_fetch)
+
+    if retries:
+        job_state.release_claims(job_id=job_id, items=[item for item, _, _ in retries])
+        for item, entry, result in retries:
+            attempt = int(entry.get("a", 0)) + 1
+            logger.info("retrying %s (%s), attempt %d", entry["u"], result.reason, attempt + 1)
+            publish(
+                SCRAPE_TASK, SCRAPER,
+                {"job": job_id, "items": [{**entry, "a": attempt}]},
+                delay_seconds=_retry_delay(attempt, result.retry_after),
+            )  # fmt: skip
+        report.retried = len(retries)
+
+    closing = [outcome.item for outcome in outcomes]
+    if closing:
+        publish(
+            WRITE_TASK,
+            WRITER,
+            {"job": job_id, "batch": report.batch_id, "key": key, "items": closing},
+        )
+    return report

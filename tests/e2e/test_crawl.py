@@ -1,0 +1,108 @@
+"""End-to-end crawls of the fixture site with real workers on LocalStack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from isidorus.scrapings.models import Link, Page, PageTerm, Scraping
+from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.support.fixture_site import fixture_routes
+from tests.support.site import FixtureSite, Route, html
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+FETCHED_AT_DEPTH_1 = {
+    "/": ("fetched", ""),
+    "/a.html": ("fetched", ""),
+    "/b.html": ("fetched", ""),
+    "/rel/": ("fetched", ""),
+    "/page?a=1&b=2": ("fetched", ""),
+    "/redirect-start": ("fetched", ""),
+    "/shortcut.html": ("fetched", ""),
+    "/loop1": ("failed", "redirect_loop"),
+    "/missing": ("failed", "http_4xx"),
+    "/error": ("failed", "http_5xx"),
+    "/doc.pdf": ("skipped", "unsupported_type"),
+    "/private/secret.html": ("skipped", "robots_disallowed"),
+}
+
+
+@pytest.fixture
+def external_site() -> Iterator[FixtureSite]:
+    with FixtureSite({"/outside.html": Route(body=html("Outside", "<p>out</p>"))}) as site:
+        yield site
+
+
+@pytest.fixture
+def site(external_site: FixtureSite) -> Iterator[FixtureSite]:
+    with FixtureSite(fixture_routes(external_site.origin)) as served:
+        yield served
+
+
+@pytest.fixture
+def workers(start_worker: Any, redis_clean: Any) -> Any:
+    return start_worker(stages=["scraper", "writer"], name="crawler", concurrency=2)
+
+
+def test_depth_0_fetches_only_the_start_page(site: FixtureSite, workers: Any) -> None:
+    job_id = start_crawl(site.url("/"), depth=0)
+    assert wait_terminal(job_id)["status"] == "COMPLETED"
+    assert outcomes(job_id, site.origin) == {"/": ("fetched", "")}
+    assert [p for p in site.requested_paths() if p != "/robots.txt"] == ["/"]
+
+
+def test_depth_1_records_every_outcome(
+    site: FixtureSite, external_site: FixtureSite, workers: Any
+) -> None:
+    job_id = start_crawl(site.url("/"), depth=1)
+    item = wait_terminal(job_id)
+    assert item["status"] == "COMPLETED_WITH_ERRORS"
+    found = outcomes(job_id, site.origin)
+    assert found == {
+        **FETCHED_AT_DEPTH_1,
+        f"{external_site.origin}/outside.html": ("skipped", "out_of_scope"),
+    }
+    assert external_site.requested_paths() == []
+    assert "/private/secret.html" not in site.requested_paths()
+    assert site.requested_paths().count("/robots.txt") == 1
+    assert Scraping.objects.get(pk=job_id).status == "COMPLETED_WITH_ERRORS"
+    redirected = Page.objects.get(scraping_id=job_id, url=site.url("/redirect-start"))
+    assert redirected.final_url == site.url("/redirect-end")
+    assert item["pages_fetched"] == 7
+    assert item["pages_failed"] == 3
+    assert item["pages_skipped"] == 3
+
+
+def test_depth_2_follows_relative_and_base_links(site: FixtureSite, workers: Any) -> None:
+    job_id = start_crawl(site.url("/"), depth=2)
+    wait_terminal(job_id)
+    found = outcomes(job_id, site.origin)
+    fetched = {path for path, (outcome, _) in found.items() if outcome == "fetched"}
+    assert fetched == {
+        path for path, (outcome, _) in FETCHED_AT_DEPTH_1.items() if outcome == "fetched"
+    } | {"/deep/level2.html", "/after-shortcut.html"}
+    assert Page.objects.get(scraping_id=job_id, url=site.url("/shortcut.html")).depth == 1
+    assert "/deep/level3.html" not in site.requested_paths()
+
+
+def test_a_two_page_cycle_yields_exactly_two_pages(site: FixtureSite, workers: Any) -> None:
+    job_id = start_crawl(site.url("/a.html"), depth=5)
+    assert wait_terminal(job_id)["status"] == "COMPLETED"
+    assert set(outcomes(job_id, site.origin)) == {"/a.html", "/b.html"}
+
+
+def test_terms_and_links_of_a_known_page(site: FixtureSite, workers: Any) -> None:
+    job_id = start_crawl(site.url("/"), depth=0)
+    wait_terminal(job_id)
+    home = Page.objects.get(scraping_id=job_id, url=site.url("/"))
+    terms = dict(PageTerm.objects.filter(page=home).values_list("term", "count"))
+    assert terms["lighthouse"] == 2
+    assert terms["keepers"] == 1
+    assert "the" not in terms
+    links = {link.target_url: link for link in Link.objects.filter(page=home)}
+    assert links[site.url("/a.html")].internal is True
+    assert not any(url.startswith("mailto:") for url in links)
+    assert links[site.url("/page?a=1&b=2")].internal is True
