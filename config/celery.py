@@ -78,7 +78,19 @@ def build_celery_config() -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_consumer": "config.celery_consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
-        "include": ["tasks.smoke", "tasks.scrape", "tasks.write"],
+        "include": ["tasks.smoke", "tasks.scrape", "tasks.write", "tasks.maintenance"],
+        # Periodic repairs; run `celery -A config beat` once per deployment.
+        "beat_schedule": {
+            "reap-stalled-jobs": {
+                "task": "isidorus.reap",
+                "schedule": float(settings.REAPER_INTERVAL_SECONDS),
+            },
+            "drain-dead-letters": {
+                "task": "isidorus.drain_dead_letters",
+                "schedule": float(settings.REAPER_INTERVAL_SECONDS),
+            },
+        },
+        "beat_schedule_filename": settings.CELERY_BEAT_SCHEDULE_FILE,
     }
 
 

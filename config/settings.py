@@ -240,3 +240,9 @@ CRAWL_STOP_WORDS = env_list("CRAWL_STOP_WORDS", [])
 # then failed with the stuck items named.
 REAPER_STALL_SECONDS = env_int("REAPER_STALL_SECONDS", 300, minimum=5)
 REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE_FILE = env_str(
+    "CELERY_BEAT_SCHEDULE_FILE", f"/tmp/{ISIDORUS_NAMESPACE}-celerybeat-schedule"
+)
+# Fault injection for the reliability tests: a scrape batch with a URL matching this regex
+# raises, every time, like a poison message. Never set in production.
+ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")

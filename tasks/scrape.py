@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from config.queues import SCRAPER, queue_name
 from isidorus.scrapings.messaging import SCRAPE_TASK
-from isidorus.scrapings.services.scrape import scrape_batch
+from isidorus.scrapings.services.scrape import scrape_batch, scrape_batch_split
 from tasks.base import IsidorusTask
 from tasks.messages import scrape_message
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, base=IsidorusTask, name=SCRAPE_TASK, queue=queue_name(SCRAPER))
 def scrape(self: IsidorusTask, body: dict[str, Any]) -> None:
     job_id, items = scrape_message(body)
-    # The task id is the same on every redelivery of this message, so it is the claim token.
-    scrape_batch(job_id=job_id, entries=items, delivery_token=str(self.request.id))
+    try:
+        # The task id is the same on every redelivery of this message: the claim token.
+        scrape_batch(job_id=job_id, entries=items, delivery_token=str(self.request.id))
+    except Exception:
+        if len(items) == 1:
+            raise  # rejected: SQS retries it, then dead-letters it
+        logger.exception("batch of %d URLs failed; splitting it into single URLs", len(items))
+        scrape_batch_split(job_id=job_id, entries=items)

@@ -46,7 +46,8 @@ local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local codes = {}
 for i = 4, #ARGV, 5 do
-  local fp, depth, kind, payload, parent = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local fp, depth, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local payload, parent = ARGV[i + 3], ARGV[i + 4]
   local item = 'page:' .. fp
   local current = redis.call('HGET', seen, fp)
   local code = 'D'
@@ -228,6 +229,22 @@ def set_flag(job_id: str, flag: str) -> bool:
 
 def get_flag(job_id: str, flag: str) -> bool:
     return bool(get_redis().hexists(_k(job_id, "state"), flag))
+
+
+def republish_once(job_id: str) -> bool:
+    """True if the job has progressed since its last re-publish (or never had one).
+
+    Re-publishing resets the stall clock but not the progress mark, so a job that stalls
+    again without closing anything is seen here as already re-published.
+    """
+    state = _k(job_id, "state")
+    redis = get_redis()
+    progress = redis.hget(state, "progress_at")
+    if redis.hget(state, "republished_for") == progress:
+        return False
+    redis.hset(state, "republished_for", progress or "")
+    redis.zadd(ACTIVE_JOBS, {job_id: time.time()}, xx=True)
+    return True
 
 
 def stalled_jobs(older_than_seconds: float) -> list[str]:

@@ -19,7 +19,8 @@ def fixture_routes(external_origin: str) -> dict[str, Route]:
                 <h1>Welcome home</h1><p>Lighthouse keepers keep the lighthouse.</p>
                 <a href="/a.html">A</a> <a href="b.html#section">B</a>
                 <a href="/rel/">relative</a>
-                <a href="/page?b=2&a=1#frag">page</a> <a href="/page?a=1&b=2&utm_source=news">same page</a>
+                <a href="/page?b=2&a=1#frag">page</a>
+                <a href="/page?a=1&b=2&utm_source=news">same page</a>
                 <a href="/redirect-start">redirect</a> <a href="/loop1">loop</a>
                 <a href="/missing">missing</a> <a href="/error">error</a>
                 <a href="/doc.pdf">pdf</a> <a href="/private/secret.html">private</a>

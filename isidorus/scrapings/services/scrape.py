@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.staging import stage_put, staging_key
 
 logger = logging.getLogger(__name__)
+
+
+class InjectedFault(RuntimeError):
+    """Raised only when ISIDORUS_FAULT_SCRAPE_URL_REGEX is set (reliability tests)."""
+
 
 REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
 
@@ -217,6 +223,9 @@ def scrape_batch(
     report.claimed, report.dropped = len(claimed), len(by_item) - len(claimed)
     if not claimed:
         return report
+    fault = settings.ISIDORUS_FAULT_SCRAPE_URL_REGEX
+    if fault and any(re.search(fault, str(payload.get("u", ""))) for payload in claimed.values()):
+        raise InjectedFault(f"fault injected for a URL matching {fault!r}")
     job_mark_running(job_id)
 
     # The open payload is authoritative: its depth may have been shortened since publish.
@@ -281,7 +290,7 @@ def scrape_batch(
 
     if retries:
         job_state.release_claims(job_id=job_id, items=[item for item, _, _ in retries])
-        for item, entry, result in retries:
+        for _, entry, result in retries:
             attempt = int(entry.get("a", 0)) + 1
             logger.info("retrying %s (%s), attempt %d", entry["u"], result.reason, attempt + 1)
             publish(
@@ -299,3 +308,14 @@ def scrape_batch(
             {"job": job_id, "batch": report.batch_id, "key": key, "items": closing},
         )
     return report
+
+
+def scrape_batch_split(*, job_id: str, entries: list[dict[str, Any]]) -> int:
+    """Re-publish a failing batch one URL per message, so one poison URL cannot take its
+    neighbours to the dead-letter queue with it. The items stay open throughout."""
+    job_state.release_claims(
+        job_id=job_id, items=[job_state.page_item(url_fingerprint(e["u"])) for e in entries]
+    )
+    for entry in entries:
+        publish(SCRAPE_TASK, SCRAPER, {"job": job_id, "items": [entry]})
+    return len(entries)

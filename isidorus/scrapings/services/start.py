@@ -92,7 +92,7 @@ def scraping_start(*, owner: Any, request: StartRequest) -> tuple[Scraping, bool
 def _launch_quietly(job_id: str) -> None:
     try:
         scraping_launch(job_id=job_id)
-    except Exception:  # noqa: BLE001 - the reaper relaunches; the API must still answer
+    except Exception:
         logger.exception("launch of job %s failed; the reaper will retry it", job_id)
 
 

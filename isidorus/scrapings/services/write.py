@@ -89,7 +89,7 @@ def _insert_children(
                 target_url=_clean(url),
                 internal=internal,
                 nofollow=nofollow,
-            )  # fmt: skip
+            )
             for url, internal, nofollow in page["links"]
         ]
         images += [
@@ -100,7 +100,7 @@ def _insert_children(
                 alt=_clean(alt),
                 title=_clean(title),
                 caption=_clean(caption),
-            )  # fmt: skip
+            )
             for url, alt, title, caption in page["images"]
         ]
     PageTerm.objects.bulk_create(terms, batch_size=2000, ignore_conflicts=True)

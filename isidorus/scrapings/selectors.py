@@ -1,0 +1,196 @@
+"""Reads of jobs and their pages, always through the owner: another owner's job is absent.
+
+Ids come straight from the URL, so a malformed one is treated like an unknown one (None),
+never as an error: the API answers 404 either way and tells nothing about other owners.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from isidorus.integrations.job_table import job_item_get
+from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
+
+TOP_TERMS = 50
+_MAX_BIGINT = 2**63 - 1
+PAGE_LIST_FIELDS = (
+    "id", "url", "final_url", "status_code", "title", "depth", "parent_url", "outcome", "reason",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Counters:
+    fetched: int = 0
+    failed: int = 0
+    # Pages stored as skipped. `skipped_by_reason["duplicate"]` counts links that were
+    # already known: they are never stored as pages, so they are not part of this total.
+    skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+    links: int = 0
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class ScrapingDetail:
+    """A job's options from PostgreSQL with its live status and counters from DynamoDB."""
+
+    id: uuid.UUID
+    url: str
+    depth: int
+    max_pages: int
+    scope: str
+    include: list[str]
+    exclude: list[str]
+    respect_robots: bool
+    summarize: bool
+    describe_images: bool
+    status: str
+    status_reason: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    pages_per_second: float | None
+    counters: Counters
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _as_id(value: str) -> int | None:
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 0 < number <= _MAX_BIGINT else None
+
+
+def scraping_list(*, owner: Any, status: str | None = None) -> QuerySet[Scraping]:
+    jobs = Scraping.objects.filter(owner=owner)
+    if status:
+        jobs = jobs.filter(status=status)
+    return jobs
+
+
+def scraping_get(*, owner: Any, job_id: str) -> Scraping | None:
+    key = _as_uuid(job_id)
+    if key is None:
+        return None
+    return Scraping.objects.filter(owner=owner, pk=key).first()
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _by_reason(item: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    return {
+        name.removeprefix(prefix): _count(value)
+        for name, value in sorted(item.items())
+        if name.startswith(prefix) and _count(value)
+    }
+
+
+def counters_from_item(item: Mapping[str, Any]) -> Counters:
+    """The job item's counters (`pages_<outcome>`, `<outcome>_<reason>`, `links`, `images`)."""
+    return Counters(
+        fetched=_count(item.get("pages_fetched")),
+        failed=_count(item.get("pages_failed")),
+        skipped=_count(item.get("pages_skipped")),
+        skipped_by_reason=_by_reason(item, "skipped_"),
+        failed_by_reason=_by_reason(item, "failed_"),
+        links=_count(item.get("links")),
+        images=_count(item.get("images")),
+    )
+
+
+def _timestamp(value: Any, fallback: datetime | None) -> datetime | None:
+    if not isinstance(value, str):
+        return fallback
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return fallback
+    return parsed if parsed.tzinfo is not None else fallback
+
+
+def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDetail:
+    """Combine the row with the live job item; without an item the row's mirror is used.
+
+    The item is missing only before the launch (or if it failed): nothing can have been
+    counted then, because writers add counters only to an existing item.
+    """
+    item = job_item_get(str(job.pk)) or {}
+    counters = counters_from_item(item)
+    started_at = _timestamp(item.get("started_at"), job.started_at)
+    finished_at = _timestamp(item.get("finished_at"), job.finished_at)
+    duration: float | None = None
+    rate: float | None = None
+    if started_at is not None:
+        # A running job's duration is the time so far.
+        end = finished_at or now or timezone.now()
+        duration = round(max(0.0, (end - started_at).total_seconds()), 3)
+        rate = round(counters.fetched / duration, 3) if duration > 0 else None
+    return ScrapingDetail(
+        id=job.pk,
+        url=job.url,
+        depth=job.depth,
+        max_pages=job.max_pages,
+        scope=job.scope,
+        include=list(job.include),
+        exclude=list(job.exclude),
+        respect_robots=job.respect_robots,
+        summarize=job.summarize,
+        describe_images=job.describe_images,
+        status=str(item.get("status") or job.status),
+        status_reason=str(item.get("status_reason") or job.status_reason),
+        created_at=job.created_at,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_seconds=duration,
+        pages_per_second=rate,
+        counters=counters,
+    )
+
+
+def page_list(
+    *, job: Scraping, outcome: str | None = None, depth: int | None = None
+) -> QuerySet[Page]:
+    pages = Page.objects.filter(scraping=job).only(*PAGE_LIST_FIELDS)
+    if outcome:
+        pages = pages.filter(outcome=outcome)
+    if depth is not None:
+        pages = pages.filter(depth=depth)
+    return pages
+
+
+def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
+    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (four queries)."""
+    job_key = _as_uuid(job_id)
+    page_key = _as_id(page_id)
+    if job_key is None or page_key is None:
+        return None
+    return (
+        Page.objects.filter(pk=page_key, scraping_id=job_key, scraping__owner=owner)
+        .prefetch_related(
+            Prefetch(
+                "terms",
+                queryset=PageTerm.objects.order_by("-count", "term")[:TOP_TERMS],
+                to_attr="top_terms",
+            ),
+            Prefetch("links", queryset=Link.objects.order_by("id"), to_attr="outgoing_links"),
+            Prefetch("images", queryset=Image.objects.order_by("id"), to_attr="page_images"),
+        )
+        .first()
+    )

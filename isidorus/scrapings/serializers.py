@@ -1,0 +1,247 @@
+"""Input validation and output shapes of the job API. No logic beyond checking input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from isidorus.crawling.scope import validate_patterns
+from isidorus.crawling.urls import canonicalize
+from isidorus.scrapings.models import JobStatus, Outcome, Page, Scope
+
+MAX_PATTERNS = 50
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+_SMALLINT_MAX = 32767
+
+
+def idempotency_key_from(value: str | None) -> str | None:
+    """The optional Idempotency-Key header; present but blank or too long is a 400."""
+    if value is None:
+        return None
+    key = value.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise serializers.ValidationError(
+            {IDEMPOTENCY_HEADER: [f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"]}
+        )
+    return key
+
+
+def _default_max_pages() -> int:
+    return int(settings.CRAWL_DEFAULT_MAX_PAGES)
+
+
+def _pattern_list(help_text: str) -> serializers.ListField:
+    # Whitespace is significant in a regular expression: never trim it.
+    return serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False),
+        default=list,
+        max_length=MAX_PATTERNS,
+        help_text=help_text,
+    )
+
+
+class ScrapingStartSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="The start URL (http or https).")
+    depth = serializers.IntegerField(
+        default=1, help_text="Link hops from the start URL (0 to CRAWL_MAX_DEPTH)."
+    )
+    max_pages = serializers.IntegerField(
+        default=_default_max_pages,
+        help_text="Pages to fetch at most (1 to CRAWL_MAX_PAGES_LIMIT; "
+        "default CRAWL_DEFAULT_MAX_PAGES).",
+    )
+    scope = serializers.ChoiceField(choices=Scope.choices, default=Scope.HOST)
+    include = _pattern_list("Regular expressions; a URL must match one of them (if any).")
+    exclude = _pattern_list("Regular expressions; a URL matching any of them is skipped.")
+    respect_robots = serializers.BooleanField(default=True)
+    summarize = serializers.BooleanField(default=True)
+    describe_images = serializers.BooleanField(default=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # Report unknown fields together with the other bad fields, so one retry fixes all.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors: dict[str, Any] = {str(name): ["unknown field"] for name in unknown}
+        try:
+            value: dict[str, Any] = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not unknown or not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError({**errors, **error.detail}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def validate_url(self, value: str) -> str:
+        limit = int(settings.CRAWL_MAX_URL_LENGTH)
+        if len(value) > limit:
+            raise serializers.ValidationError(f"must be at most {limit} characters long")
+        try:
+            scheme = urlsplit(value).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if not scheme:
+            raise serializers.ValidationError("must be an absolute http or https URL")
+        if scheme not in ("http", "https"):
+            raise serializers.ValidationError("only http and https URLs are supported")
+        canonical = canonicalize(value, max_length=limit)
+        if canonical is None:
+            raise serializers.ValidationError("is not a valid URL")
+        return canonical
+
+    def validate_depth(self, value: int) -> int:
+        return _in_range(value, 0, int(settings.CRAWL_MAX_DEPTH))
+
+    def validate_max_pages(self, value: int) -> int:
+        return _in_range(value, 1, int(settings.CRAWL_MAX_PAGES_LIMIT))
+
+    def validate_include(self, value: list[str]) -> list[str]:
+        return _valid_patterns(value)
+
+    def validate_exclude(self, value: list[str]) -> list[str]:
+        return _valid_patterns(value)
+
+
+def _in_range(value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise serializers.ValidationError(f"must be from {low} to {high}")
+    return value
+
+
+def _valid_patterns(patterns: list[str]) -> list[str]:
+    errors = validate_patterns(patterns)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return patterns
+
+
+class ScrapingListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
+
+
+class PageListFilterSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+    depth = serializers.IntegerField(min_value=0, max_value=_SMALLINT_MAX, required=False)
+
+
+class ScrapingSerializer(serializers.Serializer):
+    """A job as stored; the list and the start answer with it (status as last mirrored)."""
+
+    id = serializers.UUIDField(read_only=True)
+    status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
+    status_reason = serializers.CharField(read_only=True)
+    status_url = serializers.SerializerMethodField()
+    pages_url = serializers.SerializerMethodField()
+    url = serializers.CharField(read_only=True)
+    depth = serializers.IntegerField(read_only=True)
+    max_pages = serializers.IntegerField(read_only=True)
+    scope = serializers.ChoiceField(choices=Scope.choices, read_only=True)
+    include = serializers.ListField(child=serializers.CharField(), read_only=True)
+    exclude = serializers.ListField(child=serializers.CharField(), read_only=True)
+    respect_robots = serializers.BooleanField(read_only=True)
+    summarize = serializers.BooleanField(read_only=True)
+    describe_images = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def _absolute(self, name: str, obj: Any) -> str:
+        return str(self.context["request"].build_absolute_uri(reverse(name, args=[str(obj.id)])))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_status_url(self, obj: Any) -> str:
+        return self._absolute("scraping-detail", obj)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_pages_url(self, obj: Any) -> str:
+        return self._absolute("scraping-pages", obj)
+
+
+class CountersSerializer(serializers.Serializer):
+    fetched = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField(
+        help_text="Pages stored as skipped; known duplicates are counted only by reason."
+    )
+    skipped_by_reason = serializers.DictField(child=serializers.IntegerField())
+    failed_by_reason = serializers.DictField(child=serializers.IntegerField())
+    links = serializers.IntegerField()
+    images = serializers.IntegerField()
+
+
+class ScrapingDetailSerializer(ScrapingSerializer):
+    """A job with its live status, timestamps and counters (from DynamoDB)."""
+
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    pages_per_second = serializers.FloatField(read_only=True, allow_null=True)
+    counters = CountersSerializer(read_only=True)
+
+
+class PageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Page
+        fields = [
+            "id", "url", "final_url", "status_code", "title", "depth", "parent_url",
+            "outcome", "reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TermSerializer(serializers.Serializer):
+    term = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class LinkSerializer(serializers.Serializer):
+    target_url = serializers.CharField()
+    internal = serializers.BooleanField()
+    nofollow = serializers.BooleanField()
+
+
+class ImageSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    alt = serializers.CharField()
+    title = serializers.CharField()
+    caption = serializers.CharField()
+
+
+class PageDetailSerializer(PageSerializer):
+    terms = TermSerializer(source="top_terms", many=True, read_only=True)
+    links = LinkSerializer(source="outgoing_links", many=True, read_only=True)
+    images = ImageSerializer(source="page_images", many=True, read_only=True)
+
+    class Meta(PageSerializer.Meta):
+        fields = [
+            *PageSerializer.Meta.fields, "content_type", "bytes", "fetched_at", "text",
+            "terms", "links", "images",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ScrapingListSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ScrapingSerializer(many=True)
+
+
+class PageListSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PageSerializer(many=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(help_text="Bad fields, each with a list of messages.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

@@ -1,0 +1,167 @@
+"""Periodic repairs: the reaper (stalled jobs, launches that never happened) and the
+dead-letter drainer (poison messages become failed pages, so their job still ends)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from config.queues import SCRAPER, WRITER, queue_spec
+from isidorus.crawling.urls import url_fingerprint
+from isidorus.integrations.aws import sqs_client
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import job_finish, job_is_stopped
+from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
+from isidorus.scrapings.models import JobStatus, Scraping
+from isidorus.scrapings.services.finish import job_finish_if_done
+from isidorus.scrapings.services.scrape import skipped_record
+from isidorus.scrapings.services.start import scraping_launch
+from isidorus.scrapings.services.write import write_batch
+from isidorus.scrapings.staging import stage_put, staging_key
+
+logger = logging.getLogger(__name__)
+STUCK_NAMED = 5
+
+
+def _republish(job_id: str, items: dict[str, dict[str, Any]]) -> None:
+    entries = [
+        {"u": payload["u"], "d": payload["d"], "p": payload.get("p", "")}
+        for item, payload in items.items()
+        if item.startswith("page:") and "u" in payload
+    ]
+    job_state.release_claims(job_id=job_id, items=list(items))
+    for start in range(0, len(entries), settings.CRAWL_BATCH_SIZE):
+        publish(
+            SCRAPE_TASK,
+            SCRAPER,
+            {"job": job_id, "items": entries[start : start + settings.CRAWL_BATCH_SIZE]},
+        )
+
+
+def _stuck_reason(stall_seconds: float, items: dict[str, dict[str, Any]]) -> str:
+    urls = [str(payload.get("u", item)) for item, payload in sorted(items.items())]
+    named = ", ".join(urls[:STUCK_NAMED])
+    more = f" and {len(urls) - STUCK_NAMED} more" if len(urls) > STUCK_NAMED else ""
+    return f"no progress for {int(stall_seconds)}s; stuck: {named}{more}"
+
+
+def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
+    """Re-publish a stalled job's open items once; fail it if it stalls again after that."""
+    stall = float(stall_seconds if stall_seconds is not None else settings.REAPER_STALL_SECONDS)
+    actions: dict[str, str] = {}
+    for job_id in job_state.stalled_jobs(stall):
+        if job_is_stopped(job_id):
+            job_state.deactivate(job_id)
+            continue
+        items = job_state.open_items(job_id)
+        if not items:
+            job_finish_if_done(job_id)
+            actions[job_id] = "finished"
+            continue
+        if job_state.republish_once(job_id):
+            _republish(job_id, items)
+            actions[job_id] = "republished"
+        else:
+            job_finish(job_id, status=JobStatus.FAILED, reason=_stuck_reason(stall, items))
+            actions[job_id] = "failed"
+    actions.update(_recover_launches(stall))
+    return actions
+
+
+def _recover_launches(stall: float) -> dict[str, str]:
+    """Jobs whose launch (after the row committed) never happened: relaunch once, then fail."""
+    actions: dict[str, str] = {}
+    cutoff = timezone.now() - timedelta(seconds=stall)
+    for job_id in Scraping.objects.filter(
+        status=JobStatus.QUEUED, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:100]:
+        key = str(job_id)
+        if job_state.get_flag(key, "launched"):
+            continue
+        if job_state.set_flag(key, "launch_retried"):
+            try:
+                scraping_launch(job_id=key)
+                actions[key] = "relaunched"
+            except Exception:
+                logger.exception("relaunch of job %s failed", key)
+        else:
+            job_finish(key, status=JobStatus.FAILED, reason="the job could not be started")
+            actions[key] = "failed"
+    return actions
+
+
+def _decode_celery_message(raw: str) -> tuple[str, Any] | None:
+    """(task name, first positional argument) of a Celery message taken from SQS."""
+    try:
+        envelope = json.loads(base64.b64decode(raw))
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return str(envelope["headers"]["task"]), args[0] if args else None
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _poisoned_entries(task: str, argument: Any) -> tuple[str, list[dict[str, Any]]] | None:
+    if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
+        return None
+    job_id = argument["job"]
+    if task == SCRAPE_TASK:
+        entries = [
+            e
+            for e in argument.get("items", [])
+            if isinstance(e, dict) and isinstance(e.get("u"), str)
+        ]
+        return job_id, entries
+    if task == WRITE_TASK:
+        open_now = job_state.open_items(job_id)
+        return job_id, [open_now[i] for i in argument.get("items", []) if i in open_now]
+    return None
+
+
+def record_poisoned(job_id: str, entries: list[dict[str, Any]]) -> None:
+    """Write the entries as failed with reason `poison` and close their items."""
+    if not entries or Scraping.objects.filter(pk=job_id).first() is None or job_is_stopped(job_id):
+        return
+    records = []
+    for entry in entries:
+        record = skipped_record(entry["u"], int(entry.get("d", 0)), entry.get("p", ""), "poison")
+        record["outcome"] = "failed"
+        records.append(record)
+    items = [job_state.page_item(url_fingerprint(entry["u"])) for entry in entries]
+    batch_id = "poison-" + hashlib.sha1(json.dumps(sorted(items)).encode()).hexdigest()[:24]
+    key = staging_key(job_id, batch_id)
+    stage_put(key, {"pages": records, "duplicates": 0})
+    write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
+
+
+def drain_dead_letters(*, max_messages: int = 200) -> int:
+    """Read the scraper and writer DLQs; record each message's items as failed (poison)."""
+    sqs = sqs_client()
+    handled = 0
+    for stage in (SCRAPER, WRITER):
+        url = sqs.get_queue_url(QueueName=queue_spec(stage).dlq_name)["QueueUrl"]
+        while handled < max_messages:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                decoded = _decode_celery_message(message["Body"])
+                poisoned = _poisoned_entries(*decoded) if decoded else None
+                if poisoned is None:
+                    logger.error("dead letter in %s is not a known task message; dropped", stage)
+                else:
+                    record_poisoned(*poisoned)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
+    return handled
