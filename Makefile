@@ -36,11 +36,18 @@ migrate: install stack-up
 	$(RUN_ENV) $(VENV_PY) manage.py bootstrap_aws
 
 services-up: migrate
-	$(RUN_ENV) bash scripts/services.sh up
+	$(RUN_ENV) bash scripts/services.sh restart
 
-## The main job: start everything, then send a task through every queue.
+URL ?= http://127.0.0.1:8765/
+DEPTH ?= 2
+MAX_PAGES ?= 1000
+FORMAT ?= text
+
+## The main job: start everything, check every queue answers, crawl URL (default: the demo site).
 run: services-up
-	$(RUN_ENV) $(VENV_PY) manage.py smoke
+	@$(RUN_ENV) $(VENV_PY) manage.py smoke
+	@$(RUN_ENV) $(VENV_PY) manage.py crawl "$(URL)" --depth $(DEPTH) --max-pages $(MAX_PAGES) --wait \
+		$(if $(filter json,$(FORMAT)),--json,)
 
 ## The whole test suite against the local stack (installs and starts what it needs).
 test: install stack-up

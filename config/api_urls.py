@@ -3,8 +3,24 @@ from __future__ import annotations
 from django.urls import path
 
 from isidorus.accounts.apis import ApiKeyListCreateApi, ApiKeyRevokeApi
+from isidorus.scrapings.apis import (
+    PageDetailApi,
+    PageListApi,
+    ScrapingDetailApi,
+    ScrapingListStartApi,
+)
 
+# Job and page ids are matched as plain strings and parsed by the selectors, so a
+# malformed id is the API's JSON 404, not Django's HTML one.
 urlpatterns = [
     path("keys/", ApiKeyListCreateApi.as_view(), name="api-keys"),
     path("keys/<int:key_id>/", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("scrapings/", ScrapingListStartApi.as_view(), name="scrapings"),
+    path("scrapings/<str:job_id>/", ScrapingDetailApi.as_view(), name="scraping-detail"),
+    path("scrapings/<str:job_id>/pages/", PageListApi.as_view(), name="scraping-pages"),
+    path(
+        "scrapings/<str:job_id>/pages/<str:page_id>/",
+        PageDetailApi.as_view(),
+        name="scraping-page-detail",
+    ),
 ]

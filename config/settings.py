@@ -147,7 +147,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Isidorus API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Isidorus API",
+    "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "isidorus.scrapings.models.JobStatus"},
+}
 
 # --- Redis --------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

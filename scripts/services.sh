@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The application processes of `make run`: the API server and one Celery worker per queue.
+# The application processes of `make run`: the API server, one Celery worker per queue,
+# celery beat (reaper and dead-letter drainer) and the demo site on 127.0.0.1:8765.
 #
 #   scripts/services.sh up      start them (idempotent), wait until the API answers /health/
 #   scripts/services.sh down    stop exactly the processes this script started, by PID
+#   scripts/services.sh restart down, then up (`make run` restarts so code changes apply)
 #
 # Every process's environment comes from the caller (the Makefile's run settings).
 set -euo pipefail
@@ -45,6 +47,8 @@ up() {
       -Q "$namespace-$stage" -n "$stage@%h" -c "${WORKER_CONCURRENCY:-2}" \
       --without-heartbeat --without-mingle --without-gossip -l INFO
   done
+  launch run-beat "$VENV_PY" -m celery -A config beat -l INFO
+  launch run-demo-site "$VENV_PY" "$REPO_ROOT/scripts/demo_site.py" --port "${DEMO_PORT:-8765}"
   local deadline=$((SECONDS + 60))
   until curl -fsS "http://$API_HOST:$API_PORT/health/" >/dev/null 2>&1; do
     if ((SECONDS > deadline)); then
@@ -84,8 +88,12 @@ down() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  restart)
+    down
+    up
+    ;;
   *)
-    echo "usage: $0 up|down" >&2
+    echo "usage: $0 up|down|restart" >&2
     exit 2
     ;;
 esac

@@ -43,7 +43,7 @@ class StrictCursorPagination(CursorPagination):
         try:
             cursor = super().decode_cursor(request)
             if cursor is not None and cursor.position is not None:
-                self.parse_position(cursor.position)
+                self.parse_position(str(cursor.position))
         except (NotFound, ValueError):
             raise ValidationError({self.cursor_query_param: ["invalid cursor"]}) from None
         return cursor

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from isidorus.crawling.scope import validate_patterns
@@ -48,7 +48,7 @@ def _pattern_list(help_text: str) -> serializers.ListField:
     )
 
 
-class ScrapingStartSerializer(serializers.Serializer):
+class ScrapingStartSerializer(serializers.Serializer[Any]):
     url = serializers.CharField(help_text="The start URL (http or https).")
     depth = serializers.IntegerField(
         default=1, help_text="Link hops from the start URL (0 to CRAWL_MAX_DEPTH)."
@@ -122,16 +122,16 @@ def _valid_patterns(patterns: list[str]) -> list[str]:
     return patterns
 
 
-class ScrapingListFilterSerializer(serializers.Serializer):
+class ScrapingListFilterSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
 
 
-class PageListFilterSerializer(serializers.Serializer):
+class PageListFilterSerializer(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
     depth = serializers.IntegerField(min_value=0, max_value=_SMALLINT_MAX, required=False)
 
 
-class ScrapingSerializer(serializers.Serializer):
+class ScrapingSerializer(serializers.Serializer[Any]):
     """A job as stored; the list and the start answer with it (status as last mirrored)."""
 
     id = serializers.UUIDField(read_only=True)
@@ -164,7 +164,7 @@ class ScrapingSerializer(serializers.Serializer):
         return self._absolute("scraping-pages", obj)
 
 
-class CountersSerializer(serializers.Serializer):
+class CountersSerializer(serializers.Serializer[Any]):
     fetched = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField(
@@ -184,7 +184,7 @@ class ScrapingDetailSerializer(ScrapingSerializer):
     counters = CountersSerializer(read_only=True)
 
 
-class PageSerializer(serializers.ModelSerializer):
+class PageSerializer(serializers.ModelSerializer[Page]):
     class Meta:
         model = Page
         fields = [
@@ -194,18 +194,18 @@ class PageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TermSerializer(serializers.Serializer):
+class TermSerializer(serializers.Serializer[Any]):
     term = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class LinkSerializer(serializers.Serializer):
+class LinkSerializer(serializers.Serializer[Any]):
     target_url = serializers.CharField()
     internal = serializers.BooleanField()
     nofollow = serializers.BooleanField()
 
 
-class ImageSerializer(serializers.Serializer):
+class ImageSerializer(serializers.Serializer[Any]):
     url = serializers.CharField()
     alt = serializers.CharField()
     title = serializers.CharField()
@@ -225,23 +225,26 @@ class PageDetailSerializer(PageSerializer):
         read_only_fields = fields
 
 
-class ScrapingListSerializer(serializers.Serializer):
+class ScrapingListSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = ScrapingSerializer(many=True)
 
 
-class PageListSerializer(serializers.Serializer):
+class PageListSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PageSerializer(many=True)
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(help_text="Bad fields, each with a list of messages.")
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The error shape of isidorus.core.errors, for the schema."""
 
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
+    error = inline_serializer(
+        name="ErrorDetail",
+        fields={
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(help_text="Bad fields, each with its messages."),
+        },
+    )

@@ -106,3 +106,31 @@ def test_terms_and_links_of_a_known_page(site: FixtureSite, workers: Any) -> Non
     assert links[site.url("/a.html")].internal is True
     assert not any(url.startswith("mailto:") for url in links)
     assert links[site.url("/page?a=1&b=2")].internal is True
+
+
+def test_the_cli_json_summary_matches_the_database(site: FixtureSite, workers: Any) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("crawl", site.url("/"), "--depth", "1", "--json", "--timeout", "120", stdout=out)
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    job_id = summary["id"]
+    pages = Page.objects.filter(scraping_id=job_id)
+    assert summary["status"] == "COMPLETED_WITH_ERRORS"
+    assert summary["pages"]["fetched"] == pages.filter(outcome="fetched").count() == 7
+    assert summary["pages"]["failed_by_reason"] == {
+        "http_4xx": 1,
+        "http_5xx": 1,
+        "redirect_loop": 1,
+    }
+    assert summary["pages"]["skipped_by_reason"] == {
+        "out_of_scope": 1, "robots_disallowed": 1, "unsupported_type": 1,
+    }  # fmt: skip
+    assert summary["links"] == Link.objects.filter(scraping_id=job_id).count()
+    top = {term["term"]: term["count"] for term in summary["top_terms"]}
+    assert top["page"] == sum(
+        PageTerm.objects.filter(scraping_id=job_id, term="page").values_list("count", flat=True)
+    )

@@ -1,0 +1,174 @@
+"""The job API: start a crawl, list jobs, read a job's live status and its pages.
+
+Another owner's job is a 404, never a 403, so ids tell nothing about other owners.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
+from isidorus.core.api import OwnerApiView
+from isidorus.core.errors import ApiError
+from isidorus.scrapings.models import JobStatus, Outcome
+from isidorus.scrapings.pagination import (
+    MAX_PAGE_SIZE,
+    PageCursorPagination,
+    ScrapingCursorPagination,
+)
+from isidorus.scrapings.selectors import (
+    page_get,
+    page_list,
+    scraping_detail,
+    scraping_get,
+    scraping_list,
+)
+from isidorus.scrapings.serializers import (
+    IDEMPOTENCY_HEADER,
+    ErrorSerializer,
+    PageDetailSerializer,
+    PageListFilterSerializer,
+    PageListSerializer,
+    PageSerializer,
+    ScrapingDetailSerializer,
+    ScrapingListFilterSerializer,
+    ScrapingListSerializer,
+    ScrapingSerializer,
+    ScrapingStartSerializer,
+    idempotency_key_from,
+)
+from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
+
+_JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_PAGE_ID = OpenApiParameter("page_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+_CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next` or `previous`.")
+_PAGE_SIZE = OpenApiParameter(
+    "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE} (default 20)."
+)
+_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such job (or not yours).")
+_INVALID = OpenApiResponse(ErrorSerializer, description="Invalid fields or parameters.")
+
+
+class ScrapingListStartApi(OwnerApiView):
+    # CrawlStartThrottle counts POSTs only.
+    throttle_classes = [OwnerRequestThrottle, CrawlStartThrottle]
+
+    @extend_schema(
+        operation_id="scrapings_list",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=JobStatus.values),
+            _CURSOR,
+            _PAGE_SIZE,
+        ],
+        responses={200: ScrapingListSerializer, 400: _INVALID},
+    )
+    def get(self, request: Request) -> Response:
+        filters = ScrapingListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = ScrapingCursorPagination()
+        jobs = paginator.paginate_queryset(
+            scraping_list(owner=request.user, **filters.validated_data), request, view=self
+        )
+        data = ScrapingSerializer(jobs, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="scrapings_create",
+        request=ScrapingStartSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Up to 200 characters. A retried start with the same key "
+                "returns the job it started (200 instead of 202) and starts nothing.",
+            )
+        ],
+        responses={
+            202: OpenApiResponse(ScrapingSerializer, description="Started."),
+            200: OpenApiResponse(ScrapingSerializer, description="Already started (same key)."),
+            400: _INVALID,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many running jobs, daily page quota used up, or too many "
+                "starts per minute. Retry-After says when to retry.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency_key_from(request.headers.get(IDEMPOTENCY_HEADER))
+        serializer = ScrapingStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            job, created = scraping_start(
+                owner=request.user,
+                request=StartRequest(**serializer.validated_data, idempotency_key=key),
+            )
+        except StartRefused as refused:
+            raise ApiError(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                code=refused.code,
+                message=refused.message,
+                retry_after=refused.retry_after,
+            ) from None
+        return Response(
+            ScrapingSerializer(job, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+
+class ScrapingDetailApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_retrieve",
+        parameters=[_JOB_ID],
+        responses={200: ScrapingDetailSerializer, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = scraping_get(owner=request.user, job_id=job_id)
+        if job is None:
+            raise Http404
+        detail = scraping_detail(job=job)
+        return Response(ScrapingDetailSerializer(detail, context={"request": request}).data)
+
+
+class PageListApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_pages_list",
+        parameters=[
+            _JOB_ID,
+            OpenApiParameter("outcome", OpenApiTypes.STR, enum=Outcome.values),
+            OpenApiParameter("depth", OpenApiTypes.INT),
+            _CURSOR,
+            _PAGE_SIZE,
+        ],
+        responses={200: PageListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = scraping_get(owner=request.user, job_id=job_id)
+        if job is None:
+            raise Http404
+        filters = PageListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = PageCursorPagination()
+        pages = paginator.paginate_queryset(
+            page_list(job=job, **filters.validated_data), request, view=self
+        )
+        return paginator.get_paginated_response(PageSerializer(pages, many=True).data)
+
+
+class PageDetailApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_pages_retrieve",
+        parameters=[_JOB_ID, _PAGE_ID],
+        responses={200: PageDetailSerializer, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str, page_id: str) -> Response:
+        page = page_get(owner=request.user, job_id=job_id, page_id=page_id)
+        if page is None:
+            raise Http404
+        return Response(PageDetailSerializer(page).data)

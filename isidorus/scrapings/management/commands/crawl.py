@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from isidorus.crawling.urls import canonicalize
+from isidorus.integrations.job_table import TERMINAL
+from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
+from isidorus.scrapings.services.summary import job_progress, job_summary
+
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = "Start a crawl through the same service the API uses; --wait shows progress."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("url")
+        parser.add_argument("--depth", type=int, default=1)
+        parser.add_argument("--max-pages", type=int, default=settings.CRAWL_DEFAULT_MAX_PAGES)
+        parser.add_argument("--scope", choices=["host", "domain", "prefix"], default="host")
+        parser.add_argument("--user", default="cli", help="owner (created if missing)")
+        parser.add_argument("--wait", action="store_true", help="show progress until the end")
+        parser.add_argument("--json", action="store_true", help="end with a JSON summary line")
+        parser.add_argument("--timeout", type=float, default=3600.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        url = canonicalize(options["url"])
+        if url is None:
+            raise CommandError(f"{options['url']!r} is not an http(s) URL")
+        if not 0 <= options["depth"] <= settings.CRAWL_MAX_DEPTH:
+            raise CommandError(f"--depth must be between 0 and {settings.CRAWL_MAX_DEPTH}")
+        owner, _ = get_user_model().objects.get_or_create(username=options["user"])
+        request = StartRequest(
+            url=url, depth=options["depth"], max_pages=options["max_pages"], scope=options["scope"]
+        )
+        try:
+            job, _ = scraping_start(owner=owner, request=request)
+        except StartRefused as refused:
+            raise CommandError(refused.message) from None
+        job_id = str(job.pk)
+        self.stdout.write(f"job {job_id}: crawling {url} (depth {options['depth']})")
+        if not options["wait"] and not options["json"]:
+            return
+        self._follow(job_id, options["timeout"])
+        summary = job_summary(job_id)
+        self._print_summary(summary)
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, sort_keys=True))
+
+    def _follow(self, job_id: str, timeout: float) -> None:
+        started = time.monotonic()
+        interactive = sys.stdout.isatty()
+        last_line = ""
+        while True:
+            progress = job_progress(job_id)
+            done = progress["fetched"] + progress["failed"] + progress["skipped"]
+            elapsed = time.monotonic() - started
+            total = done + progress["open"]
+            filled = int(BAR_WIDTH * done / total) if total else 0
+            line = (
+                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} pages "
+                f"({progress['fetched']} fetched, {progress['failed']} failed, "
+                f"{progress['skipped']} skipped) "
+                f"{progress['fetched'] / max(elapsed, 0.001):.1f} pages/s"
+            )
+            if interactive:
+                self.stdout.write("\r" + line, ending="")
+            elif line != last_line:
+                self.stdout.write(line)
+            last_line = line
+            if progress["status"] in TERMINAL:
+                break
+            if elapsed > timeout:
+                raise CommandError(f"job {job_id} did not finish in {timeout:.0f}s")
+            time.sleep(0.5)
+        if interactive:
+            self.stdout.write("")
+
+    def _print_summary(self, summary: dict[str, Any]) -> None:
+        pages = summary["pages"]
+        write = self.stdout.write
+        write(
+            f"status:  {summary['status']}"
+            + (f" ({summary['reason']})" if summary["reason"] else "")
+        )
+        write(
+            f"pages:   {pages['fetched']} fetched, {pages['failed']} failed, "
+            f"{pages['skipped']} skipped"
+        )
+        for kind in ("failed", "skipped"):
+            for reason, count in sorted(pages[f"{kind}_by_reason"].items()):
+                write(f"         {kind} {reason}: {count}")
+        terms = ", ".join(f"{t['term']} ({t['count']})" for t in summary["top_terms"])
+        write(f"terms:   {terms or '-'}")
+        write(f"links:   {summary['links']}   images: {summary['images']}")
+        rate = summary["pages_per_second"]
+        write(f"elapsed: {summary['elapsed_seconds']}s" + (f"   {rate} pages/s" if rate else ""))

@@ -1,0 +1,71 @@
+"""A finished (or running) job's summary, as the CLI prints it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Sum
+
+from isidorus.integrations.job_table import job_item_get
+from isidorus.scrapings import job_state
+from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    parse = datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def job_progress(job_id: str) -> dict[str, Any]:
+    item = job_item_get(job_id) or {}
+    return {
+        "status": item.get("status", "UNKNOWN"),
+        "fetched": int(item.get("pages_fetched", 0)),
+        "failed": int(item.get("pages_failed", 0)),
+        "skipped": int(item.get("pages_skipped", 0)),
+        "open": job_state.open_count(job_id),
+    }
+
+
+def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
+    job = Scraping.objects.get(pk=job_id)
+    item = job_item_get(job_id) or {}
+    pages = Page.objects.filter(scraping_id=job_id)
+    by_outcome = dict(
+        pages.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+    )
+    reasons: dict[str, dict[str, int]] = {"failed": {}, "skipped": {}}
+    for outcome, reason, total in (
+        pages.exclude(outcome="fetched").values_list("outcome", "reason").annotate(n=Count("id"))
+        .values_list("outcome", "reason", "n")
+    ):  # fmt: skip
+        reasons[outcome][reason or "unknown"] = total
+    terms = (
+        PageTerm.objects.filter(scraping_id=job_id)
+        .values("term")
+        .annotate(total=Sum("count"), pages=Count("page_id"))
+        .order_by("-total", "term")[:top_terms]
+    )
+    elapsed = _seconds_between(item.get("created_at"), item.get("finished_at"))
+    fetched = by_outcome.get("fetched", 0)
+    return {
+        "id": str(job.pk),
+        "url": job.url,
+        "status": item.get("status", job.status),
+        "reason": item.get("status_reason", job.status_reason),
+        "pages": {
+            "fetched": fetched,
+            "failed": by_outcome.get("failed", 0),
+            "skipped": by_outcome.get("skipped", 0),
+            "failed_by_reason": reasons["failed"],
+            "skipped_by_reason": reasons["skipped"],
+        },
+        "top_terms": [{"term": t["term"], "count": t["total"], "pages": t["pages"]} for t in terms],
+        "links": Link.objects.filter(scraping_id=job_id).count(),
+        "images": Image.objects.filter(scraping_id=job_id).count(),
+        "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
+        "pages_per_second": round(fetched / elapsed, 2) if elapsed else None,
+    }
