@@ -6,7 +6,10 @@ VENV_PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 # The local stack's endpoints and fixed local credentials: nothing reaches real AWS.
-LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:4569 \
+LOCALSTACK_PORT ?= 4566
+MOTO_PORT ?= 4569
+export LOCALSTACK_PORT MOTO_PORT
+LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(MOTO_PORT) \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 \
 	AWS_EC2_METADATA_DISABLED=true
 # `make run` and `make test` use different queues, tables, databases and Redis databases.

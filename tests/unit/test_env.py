@@ -75,5 +75,7 @@ def test_production_refuses_to_start_with_debug_on() -> None:
 def test_the_test_suite_runs_on_its_own_namespace() -> None:
     from django.conf import settings
 
-    assert settings.ISIDORUS_NAMESPACE == "isidorus-test"
-    assert settings.REDIS_URL.endswith("/1")
+    # Never the names `make run` uses, so a running stack cannot steal test messages.
+    assert settings.ISIDORUS_NAMESPACE != "isidorus"
+    assert not settings.REDIS_URL.endswith("/0")
+    assert not settings.DATABASES["default"]["NAME"].endswith("/isidorus")
