@@ -56,3 +56,15 @@ def test_admin_lists_and_searches_keys(admin_client_logged_in: Client, make_user
     page = admin_client_logged_in.get("/admin/accounts/apikey/?q=findme").content.decode()
     assert "findme" in page
     assert admin_client_logged_in.get("/admin/auth/user/?q=erin").status_code == 200
+
+
+def test_staff_see_every_owners_jobs_in_the_admin(
+    admin_client_logged_in: Client, make_user: Any
+) -> None:
+    from isidorus.scrapings.models import Scraping
+
+    job = Scraping.objects.create(owner=make_user("frank"), url="http://127.0.0.1:1/franks")
+    page = admin_client_logged_in.get("/admin/scrapings/scraping/").content.decode()
+    assert "franks" in page
+    detail = admin_client_logged_in.get(f"/admin/scrapings/scraping/{job.pk}/change/")
+    assert detail.status_code == 200
