@@ -71,14 +71,20 @@ def build_celery_config() -> dict[str, Any]:
         # Hard limit below the visibility timeout, so a message is never visible to another
         # worker while its first run is still going.
         "task_time_limit": settings.CELERY_TASK_TIME_LIMIT,
-        "task_soft_time_limit": max(1, settings.CELERY_TASK_TIME_LIMIT - 5),
+        "task_soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
         # SQS has no fanout: remote control and events would need pidbox queues.
         "worker_enable_remote_control": False,
         "worker_send_task_events": False,
         "task_send_sent_event": False,
         "worker_consumer": "config.celery_consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
-        "include": ["tasks.smoke", "tasks.scrape", "tasks.write", "tasks.maintenance"],
+        "include": [
+            "tasks.smoke",
+            "tasks.scrape",
+            "tasks.expand",
+            "tasks.write",
+            "tasks.maintenance",
+        ],
         # Periodic repairs; run `celery -A config beat` once per deployment.
         "beat_schedule": {
             "reap-stalled-jobs": {

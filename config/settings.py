@@ -187,6 +187,8 @@ if CELERY_TASK_TIME_LIMIT >= SQS_VISIBILITY_TIMEOUT:
         "CELERY_TASK_TIME_LIMIT must be shorter than SQS_VISIBILITY_TIMEOUT "
         f"({CELERY_TASK_TIME_LIMIT} >= {SQS_VISIBILITY_TIMEOUT})"
     )
+# The soft limit leaves the task a moment to stop cleanly before the hard limit kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(1, CELERY_TASK_TIME_LIMIT // 5)
 CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 4, minimum=0, maximum=20)
 # Test switch: publish every task message twice to prove redelivery safety.
 ISIDORUS_DUPLICATE_PUBLISHES = env_bool("ISIDORUS_DUPLICATE_PUBLISHES", False)

@@ -26,6 +26,8 @@ SEEN_QUOTA = "q"
 
 ADMITTED = "A"  # new, charged to the budget, item opened
 SHORTER = "S"  # already admitted, now at a smaller depth
+EXPAND = "E"  # shorter, and an expand item was opened to re-follow its links
+REPUBLISH_EXPAND = "X"  # an expand item this parent opened is still open: crash recovery
 DUPLICATE = "D"
 REPUBLISH = "R"  # admitted by this same parent earlier and still open: crash recovery
 LIMIT = "L"  # max_pages budget exhausted
@@ -41,11 +43,16 @@ def page_item(fingerprint: str) -> str:
     return f"page:{fingerprint}"
 
 
+def expand_item(fingerprint: str, depth: int) -> str:
+    return f"expand:{fingerprint}:{depth}"
+
+
 _ADMIT = """
 local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_depth = tonumber(ARGV[4])
 local codes = {}
-for i = 4, #ARGV, 5 do
+for i = 5, #ARGV, 5 do
   local fp, depth, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local payload, parent = ARGV[i + 3], ARGV[i + 4]
   local item = 'page:' .. fp
@@ -78,14 +85,23 @@ for i = 4, #ARGV, 5 do
     redis.call('HSET', seen, fp, depth)
     if redis.call('HEXISTS', open, item) == 1 then redis.call('HSET', open, item, payload) end
     code = 'S'
+    if tonumber(depth) < max_depth then
+      -- A shorter path may bring this page's links within the depth limit: re-expand it.
+      redis.call('HSET', open, 'expand:' .. fp .. ':' .. depth, payload)
+      code = 'E'
+    end
   elseif current == 'l' .. parent then
     code = 'L'
   elseif current == 'q' .. parent then
     code = 'Q'
   elseif parent ~= '' then
+    local marker = '"by":"' .. parent .. '"'
     local open_payload = redis.call('HGET', open, item)
-    if open_payload and string.find(open_payload, '"by":"' .. parent .. '"', 1, true) then
+    local expand_payload = redis.call('HGET', open, 'expand:' .. fp .. ':' .. depth)
+    if open_payload and string.find(open_payload, marker, 1, true) then
       code = 'R'
+    elseif expand_payload and string.find(expand_payload, marker, 1, true) then
+      code = 'X'
     end
   end
   codes[#codes + 1] = code
@@ -155,11 +171,12 @@ def admit(
     quota_key: str,
     quota_limit: int,
     quota_ttl: int,
+    max_depth: int,
 ) -> list[str]:
     """Admit candidates atomically; returns one code per candidate (see the constants)."""
     if not candidates:
         return []
-    args: list[Any] = [max_pages, quota_limit, quota_ttl]
+    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth]
     for candidate in candidates:
         args += [
             candidate.fingerprint,

@@ -134,3 +134,39 @@ def test_the_cli_json_summary_matches_the_database(site: FixtureSite, workers: A
     assert top["page"] == sum(
         PageTerm.objects.filter(scraping_id=job_id, term="page").values_list("count", flat=True)
     )
+
+
+def test_a_shorter_path_found_late_lowers_the_depth_and_follows_the_links(
+    start_worker: Any, redis_clean: Any
+) -> None:
+    routes = {
+        "/": Route(body=html("Start", '<a href="/slow.html">s</a> <a href="/fast1.html">f</a>')),
+        "/slow.html": Route(body=html("Slow", '<a href="/target.html">t</a>'), delay=4.0),
+        "/fast1.html": Route(body=html("Fast 1", '<a href="/fast2.html">f2</a>')),
+        "/fast2.html": Route(body=html("Fast 2", '<a href="/target.html">t</a>')),
+        "/target.html": Route(body=html("Target", '<a href="/child.html">c</a>')),
+        "/child.html": Route(body=html("Child", "<p>only within depth 3 via the slow path</p>")),
+    }
+    with FixtureSite(routes) as site:
+        # One URL per message, so the fast chain reaches the target first, by the long path.
+        start_worker(
+            stages=["scraper", "writer"], name="racing", concurrency=3,
+            env={"CRAWL_BATCH_SIZE": "1"},
+        )  # fmt: skip
+        job_id = start_crawl(site.url("/"), depth=3)
+        assert wait_terminal(job_id)["status"] == "COMPLETED"
+        found = outcomes(job_id, site.origin)
+        requested_at = {path: when for path, when in reversed(site.requests)}
+    assert set(found) == {
+        "/",
+        "/slow.html",
+        "/fast1.html",
+        "/fast2.html",
+        "/target.html",
+        "/child.html",
+    }
+    depths = dict(Page.objects.filter(scraping_id=job_id).values_list("url", "depth"))
+    assert depths[site.url("/target.html")] == 2
+    assert depths[site.url("/child.html")] == 3
+    # The race really happened: the target was first fetched while the slow page was pending.
+    assert requested_at["/target.html"] < requested_at["/slow.html"] + 4.0

@@ -20,8 +20,8 @@ from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
 from isidorus.scrapings.models import JobStatus, Scraping
+from isidorus.scrapings.services.discover import skipped_record
 from isidorus.scrapings.services.finish import job_finish_if_done
-from isidorus.scrapings.services.scrape import skipped_record
 from isidorus.scrapings.services.start import scraping_launch
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import stage_put, staging_key

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from config.queues import SCRAPER, WRITER
-from isidorus.accounts.limits import daily_quota_key, seconds_until_utc_midnight
 from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
@@ -39,6 +38,7 @@ from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_m
 from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
 from isidorus.scrapings.politeness import HostBusy, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
+from isidorus.scrapings.services.discover import discover, dispatch, skip_reason
 from isidorus.scrapings.staging import stage_put, staging_key
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,6 @@ logger = logging.getLogger(__name__)
 
 class InjectedFault(RuntimeError):
     """Raised only when ISIDORUS_FAULT_SCRAPE_URL_REGEX is set (reliability tests)."""
-
-
-REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
 
 
 @dataclass
@@ -69,11 +66,14 @@ class _Outcome:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def _limits() -> FetchLimits:
+def _limits(deadline: float) -> FetchLimits:
+    # A page slower than the task's own time limit fails as a timeout (a recorded outcome)
+    # instead of killing the task (which would end the whole batch in the DLQ).
+    remaining = max(0.5, deadline - time.monotonic())
     return FetchLimits(
         connect_timeout=settings.CRAWL_CONNECT_TIMEOUT,
         read_timeout=settings.CRAWL_READ_TIMEOUT,
-        total_seconds=settings.CRAWL_TOTAL_TIMEOUT,
+        total_seconds=min(settings.CRAWL_TOTAL_TIMEOUT, remaining),
         max_bytes=settings.CRAWL_MAX_BODY_BYTES,
         user_agent=settings.CRAWL_USER_AGENT,
     )
@@ -82,19 +82,6 @@ def _limits() -> FetchLimits:
 def _stop_words() -> frozenset[str]:
     extra = settings.CRAWL_STOP_WORDS
     return ENGLISH_STOP_WORDS | frozenset(extra) if extra else ENGLISH_STOP_WORDS
-
-
-def skip_reason(job: JobConfig, url: str) -> str | None:
-    """Why a discovered URL is recorded as skipped rather than fetched (None: fetch it)."""
-    if len(url) > settings.CRAWL_MAX_URL_LENGTH:
-        return "url_too_long"
-    if not in_scope(url, job.url, job.scope):
-        return "out_of_scope"
-    if not job.url_filter.allows(url):
-        return "filtered"
-    if job.respect_robots and not robots_rules(job.id, url).allows(url):
-        return "robots_disallowed"
-    return None
 
 
 def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
@@ -114,7 +101,7 @@ def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
             lease_seconds=settings.CRAWL_TOTAL_TIMEOUT + 5,
             wait_until=deadline,
         ):
-            return fetch(url, limits=_limits(), hop_check=lambda hop: skip_reason(job, hop))
+            return fetch(url, limits=_limits(deadline), hop_check=lambda hop: skip_reason(job, hop))
     except HostBusy:
         return FetchResult(url, url, "failed", "host_busy", retryable=True)
 
@@ -151,15 +138,6 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
     return record
 
 
-def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[str, Any]:
-    return {
-        "url": url, "fp": url_fingerprint(url), "final_url": "", "status_code": None,
-        "content_type": "", "depth": depth, "parent_url": parent_url, "bytes": 0,
-        "fetched_at": None, "outcome": "skipped", "reason": reason, "title": "", "text": "",
-        "terms": {}, "links": [], "images": [],
-    }  # fmt: skip
-
-
 def batch_id_for(job_id: str, entries: list[dict[str, Any]]) -> str:
     """Deterministic in the message's content, so a redelivery reuses the same id."""
     material = json.dumps([job_id, sorted((e["u"], e.get("a", 0)) for e in entries)])
@@ -169,40 +147,6 @@ def batch_id_for(job_id: str, entries: list[dict[str, Any]]) -> str:
 def _retry_delay(attempt: int, retry_after: float | None) -> int:
     backoff = settings.CRAWL_RETRY_BASE_SECONDS * (2**attempt)
     return max(1, math.ceil(max(backoff, retry_after or 0.0)))
-
-
-def _children(
-    job: JobConfig, fetched: list[_Outcome]
-) -> tuple[list[job_state.Candidate], list[dict[str, Any]]]:
-    """Candidates for admission from every fetched page's links, and their entries."""
-    candidates: list[job_state.Candidate] = []
-    entries: list[dict[str, Any]] = []
-    for outcome in fetched:
-        depth = int(outcome.entry["d"]) + 1
-        if outcome.parsed is None or depth > job.depth:
-            continue
-        parent_url = outcome.entry["u"]
-        parent_fp = url_fingerprint(parent_url)
-        for link in outcome.parsed.links:
-            reason = skip_reason(job, link.url)
-            entry = {"u": link.url, "d": depth, "p": parent_url, "by": parent_fp}
-            if reason is not None:
-                entry["reason"] = reason
-            candidates.append(
-                job_state.Candidate(
-                    fingerprint=url_fingerprint(link.url),
-                    depth=depth,
-                    fetch=reason is None,
-                    payload=entry,
-                    parent_fingerprint=parent_fp,
-                )
-            )
-            entries.append(entry)
-    return candidates, entries
-
-
-def _chunks(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def scrape_batch(
@@ -233,7 +177,8 @@ def scrape_batch(
         (item, {**by_item[item], "d": int(payload.get("d", by_item[item]["d"]))})
         for item, payload in claimed.items()
     ]
-    deadline = time.monotonic() + max(1.0, settings.CELERY_TASK_TIME_LIMIT - 3)
+    # Leave time after the fetches for parsing, admission, staging and publishing.
+    deadline = time.monotonic() + max(1.0, settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.7)
     threads = min(settings.CRAWL_FETCH_THREADS, len(work))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(lambda pair: _fetch_one(job, pair[1]["u"], deadline), work))
@@ -257,36 +202,17 @@ def scrape_batch(
 
     stop_words = _stop_words()
     records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
-    candidates, child_entries = _children(job, [o for o in outcomes if o.parsed is not None])
-    codes = job_state.admit(
-        job_id=job_id,
-        candidates=candidates,
-        max_pages=job.max_pages,
-        quota_key=daily_quota_key(job.owner_id),
-        quota_limit=settings.ISIDORUS_DAILY_PAGE_QUOTA,
-        quota_ttl=seconds_until_utc_midnight() + 3600,
+    found = discover(
+        job, [(o.entry, [link.url for link in o.parsed.links]) for o in outcomes if o.parsed]
     )
-    to_fetch: list[dict[str, Any]] = []
-    duplicates = 0
-    for code, entry in zip(codes, child_entries, strict=True):
-        if code in (job_state.ADMITTED, job_state.REPUBLISH):
-            to_fetch.append({"u": entry["u"], "d": entry["d"], "p": entry["p"]})
-        elif code == job_state.NEW_SKIP:
-            records.append(skipped_record(entry["u"], entry["d"], entry["p"], entry["reason"]))
-        elif code in REFUSAL_REASONS:
-            records.append(
-                skipped_record(entry["u"], entry["d"], entry["p"], REFUSAL_REASONS[code])
-            )
-        elif code == job_state.DUPLICATE:
-            duplicates += 1
+    records += found.records
 
     report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
     key = staging_key(job_id, report.batch_id)
     if outcomes:
-        stage_put(key, {"pages": records, "duplicates": duplicates})
-    for chunk in _chunks(to_fetch, settings.CRAWL_BATCH_SIZE):
-        publish(SCRAPE_TASK, SCRAPER, {"job": job_id, "items": chunk})
-    report.children = len(to_fetch)
+        stage_put(key, {"pages": records, "duplicates": found.duplicates})
+    dispatch(job_id, found)
+    report.children = len(found.to_fetch)
 
     if retries:
         job_state.release_claims(job_id=job_id, items=[item for item, _, _ in retries])

@@ -119,6 +119,7 @@ def scraping_launch(*, job_id: str) -> None:
         quota_key=daily_quota_key(job.owner_id),
         quota_limit=settings.ISIDORUS_DAILY_PAGE_QUOTA,
         quota_ttl=seconds_until_utc_midnight() + 3600,
+        max_depth=job.depth,
     )
     job_state.set_flag(job_id, "launched")
     if code == job_state.QUOTA:

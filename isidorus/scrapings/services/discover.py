@@ -1,0 +1,117 @@
+"""From a page's links to admitted work: classify each link, admit them all in one Redis
+script, and turn the codes into messages to publish and skipped rows to write.
+
+Shared by the scraper (links of pages it just fetched) and the expander (links of a page
+whose depth was shortened after it was written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from config.queues import SCRAPER
+from isidorus.accounts.limits import daily_quota_key, seconds_until_utc_midnight
+from isidorus.crawling.scope import in_scope
+from isidorus.crawling.urls import url_fingerprint
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import JobConfig
+from isidorus.scrapings.messaging import EXPAND_TASK, SCRAPE_TASK, publish
+from isidorus.scrapings.robots_cache import robots_rules
+
+REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
+
+
+@dataclass
+class Discovery:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    to_fetch: list[dict[str, Any]] = field(default_factory=list)
+    to_expand: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def skip_reason(job: JobConfig, url: str) -> str | None:
+    """Why a discovered URL is recorded as skipped rather than fetched (None: fetch it)."""
+    if len(url) > settings.CRAWL_MAX_URL_LENGTH:
+        return "url_too_long"
+    if not in_scope(url, job.url, job.scope):
+        return "out_of_scope"
+    if not job.url_filter.allows(url):
+        return "filtered"
+    if job.respect_robots and not robots_rules(job.id, url).allows(url):
+        return "robots_disallowed"
+    return None
+
+
+def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[str, Any]:
+    return {
+        "url": url, "fp": url_fingerprint(url), "final_url": "", "status_code": None,
+        "content_type": "", "depth": depth, "parent_url": parent_url, "bytes": 0,
+        "fetched_at": None, "outcome": "skipped", "reason": reason, "title": "", "text": "",
+        "terms": {}, "links": [], "images": [],
+    }  # fmt: skip
+
+
+def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) -> Discovery:
+    """Admit the links of each (page entry, link URLs) source at the page's depth + 1."""
+    candidates: list[job_state.Candidate] = []
+    entries: list[dict[str, Any]] = []
+    for parent, links in sources:
+        depth = int(parent["d"]) + 1
+        if depth > job.depth:
+            continue
+        parent_fp = url_fingerprint(parent["u"])
+        for url in links:
+            reason = skip_reason(job, url)
+            entry = {"u": url, "d": depth, "p": parent["u"], "by": parent_fp}
+            if reason is not None:
+                entry["reason"] = reason
+            candidates.append(
+                job_state.Candidate(
+                    fingerprint=url_fingerprint(url),
+                    depth=depth,
+                    fetch=reason is None,
+                    payload=entry,
+                    parent_fingerprint=parent_fp,
+                )
+            )
+            entries.append(entry)
+    codes = job_state.admit(
+        job_id=job.id,
+        candidates=candidates,
+        max_pages=job.max_pages,
+        quota_key=daily_quota_key(job.owner_id),
+        quota_limit=settings.ISIDORUS_DAILY_PAGE_QUOTA,
+        quota_ttl=seconds_until_utc_midnight() + 3600,
+        max_depth=job.depth,
+    )
+    found = Discovery()
+    for code, entry in zip(codes, entries, strict=True):
+        plain = {"u": entry["u"], "d": entry["d"], "p": entry["p"]}
+        if code in (job_state.ADMITTED, job_state.REPUBLISH):
+            found.to_fetch.append(plain)
+        elif code in (job_state.EXPAND, job_state.REPUBLISH_EXPAND):
+            found.to_expand.append(plain)
+        elif code == job_state.NEW_SKIP:
+            found.records.append(
+                skipped_record(entry["u"], entry["d"], entry["p"], entry["reason"])
+            )
+        elif code in REFUSAL_REASONS:
+            reason = REFUSAL_REASONS[code]
+            found.records.append(skipped_record(entry["u"], entry["d"], entry["p"], reason))
+        elif code == job_state.DUPLICATE:
+            found.duplicates += 1
+    return found
+
+
+def dispatch(job_id: str, found: Discovery) -> None:
+    """Publish the admitted work (its items are already open)."""
+    size = settings.CRAWL_BATCH_SIZE
+    for start in range(0, len(found.to_fetch), size):
+        publish(
+            SCRAPE_TASK, SCRAPER, {"job": job_id, "items": found.to_fetch[start : start + size]}
+        )
+    for entry in found.to_expand:
+        publish(EXPAND_TASK, SCRAPER, {"job": job_id, "items": [entry]})

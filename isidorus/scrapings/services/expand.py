@@ -1,0 +1,58 @@
+"""Re-follow the links of a page whose depth was shortened after it was reached.
+
+Workers admit URLs in parallel, so a page can first be reached by a longer path. When the
+shorter path shows up (admission code E), an `expand:<fp>:<depth>` item is opened and this
+runs: once the page itself is written, its stored links are admitted again at the shorter
+depth + 1, which admits pages the depth limit had cut off and shortens the others (which
+may expand in turn). Its item closes through the writer, after any skipped rows it
+recorded are committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.queues import SCRAPER, WRITER
+from isidorus.crawling.urls import url_fingerprint
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import job_config, job_is_stopped
+from isidorus.scrapings.messaging import EXPAND_TASK, WRITE_TASK, publish
+from isidorus.scrapings.models import Link, Page
+from isidorus.scrapings.services.discover import discover, dispatch
+from isidorus.scrapings.staging import stage_put, staging_key
+
+WAIT_FOR_WRITE_SECONDS = 1
+
+
+def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
+    job = job_config(job_id)
+    if job is None or job_is_stopped(job_id):
+        return "dropped"
+    fingerprint = url_fingerprint(entry["u"])
+    depth = int(entry["d"])
+    item = job_state.expand_item(fingerprint, depth)
+    if not job_state.is_open(job_id, item):
+        return "done"
+    if job_state.is_open(job_id, job_state.page_item(fingerprint)):
+        # The page is not written yet; its links are not in PostgreSQL. Look again soon.
+        publish(
+            EXPAND_TASK,
+            SCRAPER,
+            {"job": job_id, "items": [entry]},
+            delay_seconds=WAIT_FOR_WRITE_SECONDS,
+        )
+        return "waiting"
+    page = Page.objects.filter(scraping_id=job_id, url_hash=fingerprint).first()
+    links: list[str] = []
+    if page is not None:
+        Page.objects.filter(pk=page.pk, depth__gt=depth).update(depth=depth)
+        links = list(
+            dict.fromkeys(Link.objects.filter(page=page).values_list("target_url", flat=True))
+        )
+    found = discover(job, [({"u": entry["u"], "d": depth}, links)])
+    batch_id = f"expand-{fingerprint[:16]}-{depth}"
+    key = staging_key(job_id, batch_id)
+    stage_put(key, {"pages": found.records, "duplicates": found.duplicates})
+    dispatch(job_id, found)
+    publish(WRITE_TASK, WRITER, {"job": job_id, "batch": batch_id, "key": key, "items": [item]})
+    return "expanded"
