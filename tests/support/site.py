@@ -42,6 +42,8 @@ class FixtureSite:
         self.routes = routes
         self.fallback = fallback
         self.requests: list[tuple[str, float]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         site = self
 
@@ -54,6 +56,15 @@ class FixtureSite:
             def do_GET(self) -> None:
                 with site._lock:
                     site.requests.append((self.path, time.time()))
+                    site.in_flight += 1
+                    site.max_in_flight = max(site.max_in_flight, site.in_flight)
+                try:
+                    self._respond()
+                finally:
+                    with site._lock:
+                        site.in_flight -= 1
+
+            def _respond(self) -> None:
                 route = site.routes.get(self.path)
                 if route is None and site.fallback is not None:
                     route = site.fallback(self.path)
