@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ def test_robots_crawl_delay_spaces_the_requests(start_worker: Any, redis_clean: 
         assert wait_terminal(job_id)["status"] == "COMPLETED"
         starts = sorted(when for path, when in site.requests if path != "/robots.txt")
     assert len(starts) == 4
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= 0.95
 
 
