@@ -24,6 +24,8 @@ TEST_ENVIRONMENT = {
     "CELERY_TASK_TIME_LIMIT": "9",
     "SQS_MAX_RECEIVES": "3",
     "ISIDORUS_ALLOWED_NETWORKS": "127.0.0.0/8",
+    # Names the tests use resolve to loopback here, so no test ever asks real DNS.
+    "ISIDORUS_RESOLVER_OVERRIDES": "example.com=127.0.0.1,other.org=127.0.0.1",
     "REAPER_STALL_SECONDS": "30",
     "REAPER_INTERVAL_SECONDS": "5",
     "CRAWL_RETRY_BASE_SECONDS": "0.5",

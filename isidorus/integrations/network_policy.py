@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from functools import cache
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -79,3 +80,21 @@ def allowed_addresses(host: str, port: int) -> list[tuple[int, str]]:
     if not allowed:
         raise BlockedAddress(host, resolved[0][1] if resolved else "nothing")
     return allowed
+
+
+def url_address_problem(url: str) -> str | None:
+    """Why a URL's host may not be crawled (a user-facing reason), or None if it may.
+
+    Used to refuse a start URL up front with a clear 400. The fetcher checks again, on
+    the address it actually connects to, so this is not the only line of defence.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        allowed_addresses(host, port)
+    except BlockedAddress as blocked:
+        return f"resolves to {blocked.address}, which is not a public address"
+    except (socket.gaierror, UnicodeError):
+        return f"the host {host!r} cannot be resolved"
+    return None

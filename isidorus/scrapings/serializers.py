@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from isidorus.crawling.scope import validate_patterns
 from isidorus.crawling.urls import canonicalize
+from isidorus.integrations.network_policy import url_address_problem
 from isidorus.scrapings.models import JobStatus, Outcome, Page, Scope
 
 MAX_PATTERNS = 50
@@ -94,6 +95,9 @@ class ScrapingStartSerializer(serializers.Serializer[Any]):
         canonical = canonicalize(value, max_length=limit)
         if canonical is None:
             raise serializers.ValidationError("is not a valid URL")
+        problem = url_address_problem(canonical)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
         return canonical
 
     def validate_depth(self, value: int) -> int:
