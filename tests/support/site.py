@@ -37,7 +37,10 @@ def redirect(location: str, status: int = 302) -> Route:
 
 class FixtureSite:
     def __init__(
-        self, routes: dict[str, Route], fallback: Callable[[str], Route | None] | None = None
+        self,
+        routes: dict[str, Route],
+        fallback: Callable[[str], Route | None] | None = None,
+        host: str = "127.0.0.1",
     ):
         self.routes = routes
         self.fallback = fallback
@@ -83,7 +86,8 @@ class FixtureSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = host
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -93,7 +97,7 @@ class FixtureSite:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return f"{self.origin}{path}"
