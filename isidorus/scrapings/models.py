@@ -3,7 +3,10 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models import GeneratedField
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -47,6 +50,8 @@ class Scraping(models.Model):
     respect_robots = models.BooleanField(default=True)
     summarize = models.BooleanField(default=True)
     describe_images = models.BooleanField(default=True)
+    # Optional cap on LLM tokens (in + out) spent on this job's enrichment.
+    token_budget = models.PositiveIntegerField(null=True, blank=True)
     # Mirrors the DynamoDB item, so lists can filter by status; DynamoDB stays the live source.
     status = models.CharField(max_length=24, choices=JobStatus.choices, default=JobStatus.QUEUED)
     status_reason = models.TextField(blank=True, default="")
@@ -95,6 +100,22 @@ class Page(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     reason = models.CharField(max_length=32, blank=True, default="")
     text = models.TextField(blank=True, default="")
+    # Enrichment (page-summarizer queue): empty until a summary exists.
+    # (db_default: the writer inserts pages with raw SQL that names only the crawl columns.)
+    summary = models.TextField(blank=True, db_default="")
+    summary_model = models.CharField(max_length=200, blank=True, db_default="")
+    summary_prompt_version = models.CharField(max_length=20, blank=True, db_default="")
+    summary_input_tokens = models.PositiveIntegerField(db_default=0)
+    summary_output_tokens = models.PositiveIntegerField(db_default=0)
+    summary_error = models.CharField(max_length=64, blank=True, db_default="")
+    # Full-text search, maintained by PostgreSQL itself on every write of these columns.
+    search_vector = GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("summary", weight="B", config="english")
+        + SearchVector("text", weight="C", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -105,6 +126,7 @@ class Page(models.Model):
         indexes = [
             models.Index(fields=["scraping", "outcome"], name="page_scraping_outcome"),
             models.Index(fields=["scraping", "depth"], name="page_scraping_depth"),
+            GinIndex(fields=["search_vector"], name="page_search_vector"),
         ]
 
     def __str__(self) -> str:
@@ -146,9 +168,27 @@ class Image(models.Model):
     alt = models.TextField(blank=True, default="")
     title = models.TextField(blank=True, default="")
     caption = models.TextField(blank=True, default="")
+    # Enrichment (image-extractor queue): filled once the image is downloaded and described.
+    outcome = models.CharField(max_length=8, blank=True, default="")  # stored | failed | skipped
+    reason = models.CharField(max_length=64, blank=True, default="")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    s3_key = models.CharField(max_length=200, blank=True, default="")
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    format = models.CharField(max_length=16, blank=True, default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    bytes = models.PositiveIntegerField(null=True, blank=True)
+    description = models.TextField(blank=True, default="")
+    description_model = models.CharField(max_length=200, blank=True, default="")
+    described_by_llm = models.BooleanField(default=False)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["scraping"], name="image_scraping")]
+        indexes = [
+            models.Index(fields=["scraping"], name="image_scraping"),
+            models.Index(fields=["sha256"], name="image_sha256"),
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -174,3 +214,30 @@ class WriteBatch(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id
+
+
+class ImageDescription(models.Model):
+    """An LLM's description of image bytes, cached per (sha256, provider, model) across jobs.
+
+    Only descriptions made from the bytes alone are cached here: a description that used a
+    page's alt text or caption belongs to that page's Image row, so one tenant's page text
+    never reaches another tenant's results.
+    """
+
+    sha256 = models.CharField(max_length=64)
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=200)
+    description = models.TextField()
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256", "provider", "model"], name="imagedescription_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} {self.provider}/{self.model}"
