@@ -253,3 +253,6 @@ CELERY_BEAT_SCHEDULE_FILE = env_str(
 # Fault injection for the reliability tests: a scrape batch with a URL matching this regex
 # raises, every time, like a poison message. Never set in production.
 ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")
+# Enrichment hand-off from the writer (summaries, images). Off until the enrichment
+# workers exist; with it off, jobs complete once their pages are written.
+ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", False)

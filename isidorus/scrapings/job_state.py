@@ -220,6 +220,23 @@ def open_items(job_id: str) -> dict[str, dict[str, Any]]:
     return {item: json.loads(payload) for item, payload in raw.items()}
 
 
+def open_new(job_id: str, items: dict[str, dict[str, Any]]) -> None:
+    """Open items (open-before-publish). Re-opening an open item only rewrites its payload."""
+    if items:
+        mapping = {
+            item: json.dumps(payload, separators=(",", ":")) for item, payload in items.items()
+        }
+        get_redis().hset(_k(job_id, "open"), mapping=mapping)
+
+
+def summary_item(page_id: int) -> str:
+    return f"summary:{page_id}"
+
+
+def image_item(image_id: int) -> str:
+    return f"image:{image_id}"
+
+
 def is_open(job_id: str, item: str) -> bool:
     return bool(get_redis().hexists(_k(job_id, "open"), item))
 

@@ -24,6 +24,9 @@ class JobConfig:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
     respect_robots: bool
+    summarize: bool = False
+    describe_images: bool = False
+    token_budget: int | None = None
 
     @functools.cached_property
     def url_filter(self) -> UrlFilter:
@@ -50,6 +53,9 @@ def _cached_config(job_id: str) -> JobConfig | None:
         include=tuple(row.include),
         exclude=tuple(row.exclude),
         respect_robots=row.respect_robots,
+        summarize=row.summarize,
+        describe_images=row.describe_images,
+        token_budget=row.token_budget,
     )
 
 

@@ -16,6 +16,8 @@ SCHEMA_VERSION = 1
 SCRAPE_TASK = "isidorus.scrape"
 WRITE_TASK = "isidorus.write"
 EXPAND_TASK = "isidorus.expand"
+SUMMARIZE_TASK = "isidorus.summarize"
+EXTRACT_IMAGE_TASK = "isidorus.extract_image"
 # SQS refuses DelaySeconds above 15 minutes.
 MAX_DELAY_SECONDS = 900
 

@@ -205,6 +205,9 @@ class WriteBatch(models.Model):
     scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
     batch_id = models.CharField(max_length=40)
     counts = models.JSONField(default=dict)
+    # Enrichment work this batch spawned ({"summaries": [page ids], "images": [image ids]}),
+    # so a redelivered writer message can open and publish it again.
+    enrichment = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Reads of jobs and their pages, always through the owner: another owner's job is absent.
+"""Reads of jobs and their results, always through the owner: another owner's job is absent.
 
 Ids come straight from the URL, so a malformed one is treated like an unknown one (None),
 never as an error: the API answers 404 either way and tells nothing about other owners.
@@ -12,16 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
 
 TOP_TERMS = 50
+MAX_TOP_TERMS = 500
 _MAX_BIGINT = 2**63 - 1
 PAGE_LIST_FIELDS = (
     "id", "url", "final_url", "status_code", "title", "depth", "parent_url", "outcome", "reason",
+)  # fmt: skip
+IMAGE_LIST_FIELDS = (
+    "id", "page_id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key", "sha256",
+    "format", "width", "height", "bytes", "description", "described_by_llm",
 )  # fmt: skip
 
 
@@ -194,3 +199,38 @@ def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
         )
         .first()
     )
+
+
+def term_totals(
+    *, job: Scraping, limit: int = TOP_TERMS, prefix: str | None = None
+) -> list[dict[str, Any]]:
+    """The job's `limit` most frequent terms: `term`, `total` (over all pages), `pages`.
+
+    `prefix` is compared with terms as stored, which are already case-folded (see
+    isidorus.crawling.terms), so the caller folds it the same way.
+    """
+    terms = PageTerm.objects.filter(scraping=job)
+    if prefix:
+        terms = terms.filter(term__startswith=prefix)
+    return list(
+        terms.values("term")
+        # One row per (page, term), so counting rows counts pages.
+        .annotate(total=Sum("count"), pages=Count("id"))
+        .order_by("-total", "term")[:limit]
+    )
+
+
+def link_list(*, job: Scraping, internal: bool | None = None) -> QuerySet[Link]:
+    """The job's links, each with its source page's url as `source_url` (one join)."""
+    links = (
+        Link.objects.filter(scraping=job)
+        .only("id", "page_id", "target_url", "internal", "nofollow")
+        .annotate(source_url=F("page__url"))
+    )
+    if internal is not None:
+        links = links.filter(internal=internal)
+    return links
+
+
+def image_list(*, job: Scraping) -> QuerySet[Image]:
+    return Image.objects.filter(scraping=job).only(*IMAGE_LIST_FIELDS)

@@ -20,6 +20,10 @@ from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.models import Image, Link, PageTerm, WriteBatch
+from isidorus.scrapings.services.enrichment_dispatch import (
+    enrichment_for_batch,
+    publish_enrichment,
+)
 from isidorus.scrapings.services.finish import job_finish_if_done
 from isidorus.scrapings.staging import stage_delete, stage_get
 
@@ -69,7 +73,7 @@ def _insert_pages(job_id: str, pages: list[dict[str, Any]]) -> dict[str, int]:
 
 def _insert_children(
     job_id: str, pages: list[dict[str, Any]], inserted: dict[str, int]
-) -> Counter[str]:
+) -> tuple[Counter[str], list[int]]:
     counts: Counter[str] = Counter()
     terms: list[PageTerm] = []
     links: list[Link] = []
@@ -108,7 +112,7 @@ def _insert_children(
     Image.objects.bulk_create(images, batch_size=2000)
     counts["links"] = len(links)
     counts["images"] = len(images)
-    return counts
+    return counts, [image.pk for image in images]
 
 
 def _batch_counts(
@@ -126,9 +130,18 @@ def _batch_counts(
     return counts
 
 
+def _summarizable(pages: list[dict[str, Any]], inserted: dict[str, int]) -> list[int]:
+    return [
+        inserted[page["fp"]]
+        for page in pages
+        if page["fp"] in inserted and page["outcome"] == "fetched" and page["text"]
+    ]
+
+
 def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> WriteReport:
     report = WriteReport()
-    if job_config(job_id) is None or job_is_stopped(job_id):
+    job = job_config(job_id)
+    if job is None or job_is_stopped(job_id):
         report.dropped = True
         return report
     payload = stage_get(key)
@@ -140,14 +153,23 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
             pages = payload["pages"]
             inserted = _insert_pages(job_id, pages)
             counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
-            counts.update(_insert_children(job_id, pages, inserted))
+            child_counts, image_ids = _insert_children(job_id, pages, inserted)
+            counts.update(child_counts)
             batch.counts = {name: value for name, value in counts.items() if value} or {"empty": 0}
-            batch.save(update_fields=["counts"])
+            batch.enrichment = enrichment_for_batch(
+                summarize=job.summarize,
+                describe_images=job.describe_images,
+                page_ids=_summarizable(pages, inserted),
+                image_ids=image_ids,
+            )
+            batch.save(update_fields=["counts", "enrichment"])
             report.inserted_pages = len(inserted)
         elif payload is None and not batch.counts:
             logger.error("batch %s of job %s has no staged data", batch_id, job_id)
     counts = {name: value for name, value in batch.counts.items() if name != "empty"}
     job_table.job_item_add_counters_once(job_id, batch_id, counts)
+    # Enrichment items open before this batch's items close (close last).
+    publish_enrichment(job_id, batch_id, batch.enrichment)
     report.remaining_open = job_state.close(job_id=job_id, items=items)
     if report.remaining_open == 0:
         job_finish_if_done(job_id)

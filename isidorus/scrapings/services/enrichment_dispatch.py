@@ -1,0 +1,54 @@
+"""Hand-off from the writer to the enrichment queues (summaries and images).
+
+The writer records which pages and images of a batch need enrichment in the same
+transaction as the rows. It then opens their items and publishes their messages before it
+closes the batch's own items, so the job cannot complete while enrichment is pending. A
+per-batch flag, set after publishing, keeps a redelivered writer message from publishing
+twice; a crash before the flag re-opens and re-publishes (the enrichment tasks are
+idempotent and close an already-finished item at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER
+from isidorus.scrapings import job_state
+from isidorus.scrapings.messaging import EXTRACT_IMAGE_TASK, SUMMARIZE_TASK, publish
+
+ENRICHMENT_BATCH = 16
+
+
+def enrichment_for_batch(
+    *, summarize: bool, describe_images: bool, page_ids: list[int], image_ids: list[int]
+) -> dict[str, list[int]]:
+    if not settings.ISIDORUS_ENRICHMENT_ENABLED:
+        return {}
+    return {
+        "summaries": page_ids if summarize else [],
+        "images": image_ids if describe_images else [],
+    }
+
+
+def publish_enrichment(job_id: str, batch_id: str, enrichment: dict[str, Any]) -> None:
+    flag = f"enriched:{batch_id}"
+    summaries = [int(i) for i in enrichment.get("summaries", [])]
+    images = [int(i) for i in enrichment.get("images", [])]
+    if not (summaries or images) or job_state.get_flag(job_id, flag):
+        return
+    items = {job_state.summary_item(i): {"k": "summary", "id": i} for i in summaries}
+    items.update({job_state.image_item(i): {"k": "image", "id": i} for i in images})
+    job_state.open_new(job_id, items)
+    publish_enrichment_messages(job_id, summaries, images)
+    job_state.set_flag(job_id, flag)
+
+
+def publish_enrichment_messages(job_id: str, summaries: list[int], images: list[int]) -> None:
+    for start in range(0, len(summaries), ENRICHMENT_BATCH):
+        chunk = summaries[start : start + ENRICHMENT_BATCH]
+        publish(SUMMARIZE_TASK, PAGE_SUMMARIZER, {"job": job_id, "pages": chunk})
+    for start in range(0, len(images), ENRICHMENT_BATCH):
+        chunk = images[start : start + ENRICHMENT_BATCH]
+        publish(EXTRACT_IMAGE_TASK, IMAGE_EXTRACTOR, {"job": job_id, "images": chunk})
