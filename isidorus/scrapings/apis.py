@@ -1,4 +1,4 @@
-"""The job API: start a crawl, list jobs, read a job's live status and its pages.
+"""The job API: start a crawl, list jobs, read a job's live status and its results.
 
 Another owner's job is a 404, never a 403, so ids tell nothing about other owners.
 """
@@ -15,22 +15,36 @@ from rest_framework.response import Response
 from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
 from isidorus.core.api import OwnerApiView
 from isidorus.core.errors import ApiError
-from isidorus.scrapings.models import JobStatus, Outcome
+from isidorus.scrapings.models import JobStatus, Outcome, Scraping
 from isidorus.scrapings.pagination import (
     MAX_PAGE_SIZE,
+    IdCursorPagination,
+    NumberedPagination,
     PageCursorPagination,
     ScrapingCursorPagination,
 )
+from isidorus.scrapings.search import MAX_QUERY_LENGTH, page_search
 from isidorus.scrapings.selectors import (
+    MAX_TOP_TERMS,
+    TOP_TERMS,
+    image_list,
+    link_list,
     page_get,
     page_list,
     scraping_detail,
     scraping_get,
     scraping_list,
+    term_totals,
 )
 from isidorus.scrapings.serializers import (
     IDEMPOTENCY_HEADER,
+    MAX_TERM_PREFIX_LENGTH,
     ErrorSerializer,
+    JobImageListSerializer,
+    JobImageSerializer,
+    JobLinkListSerializer,
+    JobLinkSerializer,
+    LinkListFilterSerializer,
     PageDetailSerializer,
     PageListFilterSerializer,
     PageListSerializer,
@@ -40,6 +54,12 @@ from isidorus.scrapings.serializers import (
     ScrapingListSerializer,
     ScrapingSerializer,
     ScrapingStartSerializer,
+    SearchFilterSerializer,
+    SearchHitSerializer,
+    SearchResultListSerializer,
+    TermTotalListSerializer,
+    TermTotalSerializer,
+    TermTotalsFilterSerializer,
     idempotency_key_from,
 )
 from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
@@ -51,6 +71,7 @@ _PAGE_SIZE = OpenApiParameter(
     "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE} (default 20)."
 )
 _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such job (or not yours).")
+_SEARCH_PAGES = NumberedPagination()
 _INVALID = OpenApiResponse(ErrorSerializer, description="Invalid fields or parameters.")
 
 
@@ -172,3 +193,135 @@ class PageDetailApi(OwnerApiView):
         if page is None:
             raise Http404
         return Response(PageDetailSerializer(page).data)
+
+
+def _owned_job(request: Request, job_id: str) -> Scraping:
+    job = scraping_get(owner=request.user, job_id=job_id)
+    if job is None:
+        raise Http404
+    return job
+
+
+class TermTotalsApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_terms_list",
+        description="The job's most frequent terms over all its pages, most frequent first "
+        "(ties by term). A top-N list, not paginated: raise `limit` to see more.",
+        parameters=[
+            _JOB_ID,
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                description=f"1 to {MAX_TOP_TERMS} (default {TOP_TERMS}).",
+            ),
+            OpenApiParameter(
+                "prefix",
+                OpenApiTypes.STR,
+                description=f"Only terms starting with this (case-insensitive; at most "
+                f"{MAX_TERM_PREFIX_LENGTH} characters).",
+            ),
+        ],
+        responses={200: TermTotalListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        filters = TermTotalsFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        terms = term_totals(job=job, **filters.validated_data)
+        return Response({"results": TermTotalSerializer(terms, many=True).data})
+
+
+class LinkListApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_links_list",
+        description="The links found on the job's pages, in the order they were written.",
+        parameters=[
+            _JOB_ID,
+            OpenApiParameter(
+                "internal",
+                OpenApiTypes.STR,
+                enum=["true", "false"],
+                description="Only links inside (true) or outside (false) the crawl's scope.",
+            ),
+            _CURSOR,
+            _PAGE_SIZE,
+        ],
+        responses={200: JobLinkListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        filters = LinkListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = IdCursorPagination()
+        links = paginator.paginate_queryset(
+            link_list(job=job, **filters.validated_data), request, view=self
+        )
+        return paginator.get_paginated_response(JobLinkSerializer(links, many=True).data)
+
+
+class ImageListApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_images_list",
+        description="The images found on the job's pages, in the order they were written. "
+        "Download and description fields stay empty until enrichment fills them.",
+        parameters=[_JOB_ID, _CURSOR, _PAGE_SIZE],
+        responses={200: JobImageListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        paginator = IdCursorPagination()
+        images = paginator.paginate_queryset(image_list(job=job), request, view=self)
+        return paginator.get_paginated_response(JobImageSerializer(images, many=True).data)
+
+
+class SearchApi(OwnerApiView):
+    @extend_schema(
+        operation_id="search",
+        description="Full-text search (English) over the titles, summaries and text of "
+        "your pages, best match first. `q` takes web-search syntax: words, "
+        '`"a phrase"`, `or`, `-excluded`. Ranked results cannot follow a cursor, so '
+        f"pages are numbered: `page` 1 to {_SEARCH_PAGES.max_page}, `page_size` 1 to "
+        f"{_SEARCH_PAGES.max_page_size}; there is no total count.",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                required=True,
+                description=f"The search text (1 to {MAX_QUERY_LENGTH} characters).",
+            ),
+            OpenApiParameter(
+                "scraping", OpenApiTypes.UUID, description="Search only this job's pages."
+            ),
+            OpenApiParameter(
+                "page", OpenApiTypes.INT, description=f"1 to {_SEARCH_PAGES.max_page}."
+            ),
+            OpenApiParameter(
+                "page_size",
+                OpenApiTypes.INT,
+                description=f"1 to {_SEARCH_PAGES.max_page_size} "
+                f"(default {_SEARCH_PAGES.default_page_size}).",
+            ),
+        ],
+        responses={200: SearchResultListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request) -> Response:
+        filters = SearchFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = _SEARCH_PAGES.parse(request)
+        scraping_id = filters.validated_data.get("scraping")
+        job = _owned_job(request, scraping_id) if scraping_id is not None else None
+        found = page_search(
+            owner=request.user,
+            text=filters.validated_data["q"],
+            job=job,
+            offset=page.offset,
+            limit=page.size,
+        )
+        next_url, previous_url = _SEARCH_PAGES.links(request, page, has_more=found.has_more)
+        return Response(
+            {
+                "next": next_url,
+                "previous": previous_url,
+                "results": SearchHitSerializer(found.hits, many=True).data,
+            }
+        )

@@ -49,6 +49,7 @@ def expand_item(fingerprint: str, depth: int) -> str:
 
 _ADMIT = """
 local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'T'} end
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_depth = tonumber(ARGV[4])
 local codes = {}
@@ -113,15 +114,16 @@ _CLAIM = """
 local open = KEYS[1]
 local ttl, token = tonumber(ARGV[1]), ARGV[2]
 local result = {}
+local stopped = redis.call('EXISTS', KEYS[2]) == 1
 for i = 3, #ARGV do
   local item = ARGV[i]
   local payload = redis.call('HGET', open, item)
-  if not payload then
+  if stopped or not payload then
     result[#result + 1] = ''
-  elseif redis.call('SET', KEYS[i - 1], token, 'NX', 'EX', ttl) then
+  elseif redis.call('SET', KEYS[i], token, 'NX', 'EX', ttl) then
     result[#result + 1] = payload
   else
-    local holder = redis.call('GET', KEYS[i - 1])
+    local holder = redis.call('GET', KEYS[i])
     if holder == token then result[#result + 1] = payload else result[#result + 1] = '' end
   end
 end
@@ -130,6 +132,7 @@ return result
 
 _CLOSE = """
 local open, state, active = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 local removed = 0
 for i = 3, #ARGV do removed = removed + redis.call('HDEL', open, ARGV[i]) end
 if removed > 0 then
@@ -138,6 +141,49 @@ if removed > 0 then
 end
 return redis.call('HLEN', open)
 """
+
+
+# Writes that must not recreate a cancelled or deleted job's keys check its tombstone
+# in the same script.
+_GUARDED_HSETNX = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+return redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+"""
+
+_GUARDED_HSET_MANY = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+_GUARDED_SET_NX = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 1 end
+return 0
+"""
+
+_GUARDED_ACTIVATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+redis.call('HSET', KEYS[2], 'progress_at', ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+return 1
+"""
+
+TOMBSTONE_SECONDS = 7 * 24 * 3600
+
+
+def tombstone_key(job_id: str) -> str:
+    # Outside the job:{id}:* namespace, so deleting a job's state keeps its tombstone.
+    return f"tombstone:{{{job_id}}}"
+
+
+def bury(job_id: str) -> None:
+    """Mark a job cancelled or deleted: from now on, late work for it changes nothing."""
+    get_redis().set(tombstone_key(job_id), "1", ex=TOMBSTONE_SECONDS)
+
+
+def is_buried(job_id: str) -> bool:
+    return bool(get_redis().exists(tombstone_key(job_id)))
 
 
 @dataclass(frozen=True)
@@ -185,8 +231,14 @@ def admit(
             json.dumps(candidate.payload, separators=(",", ":"), sort_keys=True),
             candidate.parent_fingerprint,
         ]
-    keys = [_k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key]
-    return [str(code) for code in _run("admit", _ADMIT, keys, args)]
+    keys = [
+        _k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key,
+        tombstone_key(job_id),
+    ]  # fmt: skip
+    codes = [str(code) for code in _run("admit", _ADMIT, keys, args)]
+    if codes == ["T"]:
+        return [DUPLICATE] * len(candidates)
+    return codes
 
 
 def claim(*, job_id: str, items: list[str], token: str, ttl: int) -> dict[str, dict[str, Any]]:
@@ -197,7 +249,8 @@ def claim(*, job_id: str, items: list[str], token: str, ttl: int) -> dict[str, d
     """
     if not items:
         return {}
-    keys = [_k(job_id, "open")] + [_k(job_id, f"claim:{item}") for item in items]
+    keys = [_k(job_id, "open"), tombstone_key(job_id)]
+    keys += [_k(job_id, f"claim:{item}") for item in items]
     payloads = _run("claim", _CLAIM, keys, [ttl, token, *items])
     return {
         item: json.loads(payload) for item, payload in zip(items, payloads, strict=True) if payload
@@ -210,8 +263,8 @@ def release_claims(*, job_id: str, items: list[str]) -> None:
 
 
 def close(*, job_id: str, items: list[str]) -> int:
-    """Close items (idempotent); returns how many items are still open."""
-    keys = [_k(job_id, "open"), _k(job_id, "state"), ACTIVE_JOBS]
+    """Close items (idempotent); returns how many items are still open (-1: job buried)."""
+    keys = [_k(job_id, "open"), _k(job_id, "state"), ACTIVE_JOBS, tombstone_key(job_id)]
     return int(_run("close", _CLOSE, keys, [time.time(), job_id, *items]))
 
 
@@ -222,11 +275,12 @@ def open_items(job_id: str) -> dict[str, dict[str, Any]]:
 
 def open_new(job_id: str, items: dict[str, dict[str, Any]]) -> None:
     """Open items (open-before-publish). Re-opening an open item only rewrites its payload."""
-    if items:
-        mapping = {
-            item: json.dumps(payload, separators=(",", ":")) for item, payload in items.items()
-        }
-        get_redis().hset(_k(job_id, "open"), mapping=mapping)
+    args: list[str] = []
+    for item, payload in items.items():
+        args += [item, json.dumps(payload, separators=(",", ":"))]
+    if args:
+        keys = [tombstone_key(job_id), _k(job_id, "open")]
+        _run("hset_many", _GUARDED_HSET_MANY, keys, args)
 
 
 def summary_item(page_id: int) -> str:
@@ -246,10 +300,8 @@ def open_count(job_id: str) -> int:
 
 
 def activate(job_id: str) -> None:
-    now = time.time()
-    redis = get_redis()
-    redis.hset(_k(job_id, "state"), mapping={"progress_at": now})
-    redis.zadd(ACTIVE_JOBS, {job_id: now})
+    keys = [tombstone_key(job_id), _k(job_id, "state"), ACTIVE_JOBS]
+    _run("activate", _GUARDED_ACTIVATE, keys, [time.time(), job_id])
 
 
 def deactivate(job_id: str) -> None:
@@ -258,10 +310,13 @@ def deactivate(job_id: str) -> None:
 
 def set_flag(job_id: str, flag: str) -> bool:
     """Set a one-time flag on the job; True for the caller who set it first."""
-    return bool(get_redis().hsetnx(_k(job_id, "state"), flag, time.time()))
+    keys = [tombstone_key(job_id), _k(job_id, "state")]
+    return int(_run("hsetnx", _GUARDED_HSETNX, keys, [flag, time.time()])) == 1
 
 
 def get_flag(job_id: str, flag: str) -> bool:
+    if flag == "stopped" and is_buried(job_id):
+        return True
     return bool(get_redis().hexists(_k(job_id, "state"), flag))
 
 
@@ -286,12 +341,6 @@ def stalled_jobs(older_than_seconds: float) -> list[str]:
     return [str(job) for job in get_redis().zrangebyscore(ACTIVE_JOBS, "-inf", cutoff)]
 
 
-def touch(job_id: str) -> None:
-    now = time.time()
-    get_redis().hset(_k(job_id, "state"), "progress_at", now)
-    get_redis().zadd(ACTIVE_JOBS, {job_id: now}, xx=True)
-
-
 def job_keys(job_id: str) -> list[str]:
     redis = get_redis()
     return [str(key) for key in redis.scan_iter(match=f"job:{{{job_id}}}:*", count=1000)]
@@ -312,9 +361,11 @@ def robots_get(job_id: str, host: str) -> str | None:
 def robots_put(job_id: str, host: str, value: str) -> str:
     """Store robots.txt for a host once per job; returns the stored value (first writer wins)."""
     key = _k(job_id, "robots")
-    get_redis().hsetnx(key, host, value)
-    return str(get_redis().hget(key, host))
+    _run("hsetnx", _GUARDED_HSETNX, [tombstone_key(job_id), key], [host, value])
+    stored = get_redis().hget(key, host)
+    return value if stored is None else str(stored)
 
 
 def robots_lock(job_id: str, host: str, ttl: int) -> bool:
-    return bool(get_redis().set(_k(job_id, f"robots-lock:{host}"), "1", nx=True, ex=ttl))
+    keys = [tombstone_key(job_id), _k(job_id, f"robots-lock:{host}")]
+    return int(_run("set_nx", _GUARDED_SET_NX, keys, [ttl])) == 1

@@ -111,9 +111,13 @@ class NumberedPagination:
         errors: dict[str, list[str]] = {}
         number = _bounded(request, self.page_query_param, 1, self.max_page, 1, errors)
         size = _bounded(
-            request, self.page_size_query_param, 1, self.max_page_size, self.default_page_size,
+            request,
+            self.page_size_query_param,
+            1,
+            self.max_page_size,
+            self.default_page_size,
             errors,
-        )  # fmt: skip
+        )
         if errors:
             raise ValidationError(errors)
         return NumberedPage(number=number, size=size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,9 +16,12 @@ from rest_framework import serializers
 from isidorus.crawling.scope import validate_patterns
 from isidorus.crawling.urls import canonicalize
 from isidorus.integrations.network_policy import url_address_problem
-from isidorus.scrapings.models import JobStatus, Outcome, Page, Scope
+from isidorus.scrapings.models import Image, JobStatus, Link, Outcome, Page, Scope
+from isidorus.scrapings.search import MAX_QUERY_LENGTH
+from isidorus.scrapings.selectors import MAX_TOP_TERMS, TOP_TERMS
 
 MAX_PATTERNS = 50
+MAX_TERM_PREFIX_LENGTH = 100
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 _SMALLINT_MAX = 32767
@@ -135,6 +139,29 @@ class PageListFilterSerializer(serializers.Serializer[Any]):
     depth = serializers.IntegerField(min_value=0, max_value=_SMALLINT_MAX, required=False)
 
 
+class TermTotalsFilterSerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField(default=TOP_TERMS, min_value=1, max_value=MAX_TOP_TERMS)
+    prefix = serializers.CharField(required=False, max_length=MAX_TERM_PREFIX_LENGTH)
+
+    def validate_prefix(self, value: str) -> str:
+        # Terms are stored NFKC-normalised and case-folded (isidorus.crawling.terms).
+        return unicodedata.normalize("NFKC", value).casefold()
+
+
+class LinkListFilterSerializer(serializers.Serializer[Any]):
+    # Only "true" or "false": DRF's BooleanField would read a missing value as False.
+    internal = serializers.ChoiceField(choices=["true", "false"], required=False)
+
+    def validate_internal(self, value: str) -> bool:
+        return value == "true"
+
+
+class SearchFilterSerializer(serializers.Serializer[Any]):
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
+    # Parsed by the selector: a malformed id is an unknown job (404), as in URLs.
+    scraping = serializers.CharField(required=False)
+
+
 class ScrapingSerializer(serializers.Serializer[Any]):
     """A job as stored; the list and the start answer with it (status as last mirrored)."""
 
@@ -239,6 +266,71 @@ class PageListSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PageSerializer(many=True)
+
+
+class TermTotalSerializer(serializers.Serializer[Any]):
+    term = serializers.CharField()
+    count = serializers.IntegerField(source="total", help_text="Occurrences on all pages.")
+    pages = serializers.IntegerField(help_text="Pages the term occurs on.")
+
+
+class TermTotalListSerializer(serializers.Serializer[Any]):
+    results = TermTotalSerializer(many=True)
+
+
+class JobLinkSerializer(serializers.ModelSerializer[Link]):
+    page_id = serializers.IntegerField(help_text="The page the link was found on.")
+    source_url = serializers.CharField(help_text="That page's URL.")
+
+    class Meta:
+        model = Link
+        fields = ["id", "page_id", "source_url", "target_url", "internal", "nofollow"]
+        read_only_fields = fields
+
+
+class JobLinkListSerializer(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobLinkSerializer(many=True)
+
+
+class JobImageSerializer(serializers.ModelSerializer[Image]):
+    page_id = serializers.IntegerField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "page_id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key",
+            "sha256", "format", "width", "height", "bytes", "description", "described_by_llm",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class JobImageListSerializer(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobImageSerializer(many=True)
+
+
+class SearchHitPageSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(source="page_id")
+    url = serializers.CharField()
+    title = serializers.CharField()
+
+
+class SearchHitSerializer(serializers.Serializer[Any]):
+    page = SearchHitPageSerializer(source="*")
+    scraping = serializers.UUIDField(source="scraping_id", help_text="The page's job.")
+    rank = serializers.FloatField(help_text="ts_rank; higher is better.")
+    snippet = serializers.CharField(
+        help_text="HTML: the page text around the matches, escaped, matches in <mark>."
+    )
+
+
+class SearchResultListSerializer(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SearchHitSerializer(many=True)
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

@@ -85,6 +85,9 @@ def _stop_words() -> frozenset[str]:
 
 
 def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
+    if job_state.is_buried(job.id):
+        # Cancelled while this batch was running: start no new request.
+        return FetchResult(url, url, "skipped", "cancelled")
     host = urlsplit(url).netloc
     delay = settings.CRAWL_HOST_DELAY
     if job.respect_robots:

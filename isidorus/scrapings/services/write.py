@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
-from isidorus.scrapings.jobs import job_config, job_is_stopped
-from isidorus.scrapings.models import Image, Link, PageTerm, WriteBatch
+from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
+from isidorus.scrapings.models import Image, Link, PageTerm, Scraping, WriteBatch
 from isidorus.scrapings.services.enrichment_dispatch import (
     enrichment_for_batch,
     publish_enrichment,
@@ -138,6 +138,36 @@ def _summarizable(pages: list[dict[str, Any]], inserted: dict[str, int]) -> list
     ]
 
 
+def _apply_batch(
+    job: JobConfig, batch_id: str, payload: dict[str, Any] | None, report: WriteReport
+) -> WriteBatch:
+    """Insert the batch's rows once, in one transaction with its WriteBatch record."""
+    with transaction.atomic():
+        WriteBatch.objects.get_or_create(scraping_id=job.id, batch_id=batch_id)
+        # The row lock makes a concurrent duplicate wait, then see the batch as done.
+        batch = WriteBatch.objects.select_for_update().get(scraping_id=job.id, batch_id=batch_id)
+        if batch.counts:
+            return batch
+        if payload is None:
+            logger.error("batch %s of job %s has no staged data", batch_id, job.id)
+            return batch
+        pages = payload["pages"]
+        inserted = _insert_pages(job.id, pages)
+        counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
+        child_counts, image_ids = _insert_children(job.id, pages, inserted)
+        counts.update(child_counts)
+        batch.counts = {name: value for name, value in counts.items() if value} or {"empty": 0}
+        batch.enrichment = enrichment_for_batch(
+            summarize=job.summarize,
+            describe_images=job.describe_images,
+            page_ids=_summarizable(pages, inserted),
+            image_ids=image_ids,
+        )
+        batch.save(update_fields=["counts", "enrichment"])
+        report.inserted_pages = len(inserted)
+        return batch
+
+
 def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> WriteReport:
     report = WriteReport()
     job = job_config(job_id)
@@ -145,27 +175,13 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
         report.dropped = True
         return report
     payload = stage_get(key)
-    with transaction.atomic():
-        WriteBatch.objects.get_or_create(scraping_id=job_id, batch_id=batch_id)
-        # The row lock makes a concurrent duplicate wait, then see the batch as done.
-        batch = WriteBatch.objects.select_for_update().get(scraping_id=job_id, batch_id=batch_id)
-        if not batch.counts and payload is not None:
-            pages = payload["pages"]
-            inserted = _insert_pages(job_id, pages)
-            counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
-            child_counts, image_ids = _insert_children(job_id, pages, inserted)
-            counts.update(child_counts)
-            batch.counts = {name: value for name, value in counts.items() if value} or {"empty": 0}
-            batch.enrichment = enrichment_for_batch(
-                summarize=job.summarize,
-                describe_images=job.describe_images,
-                page_ids=_summarizable(pages, inserted),
-                image_ids=image_ids,
-            )
-            batch.save(update_fields=["counts", "enrichment"])
-            report.inserted_pages = len(inserted)
-        elif payload is None and not batch.counts:
-            logger.error("batch %s of job %s has no staged data", batch_id, job_id)
+    try:
+        batch = _apply_batch(job, batch_id, payload, report)
+    except IntegrityError:
+        if Scraping.objects.filter(pk=job_id).exists():
+            raise
+        report.dropped = True  # the job was deleted while this batch was in flight
+        return report
     counts = {name: value for name, value in batch.counts.items() if name != "empty"}
     job_table.job_item_add_counters_once(job_id, batch_id, counts)
     # Enrichment items open before this batch's items close (close last).
