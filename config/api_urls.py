@@ -4,10 +4,15 @@ from django.urls import path
 
 from isidorus.accounts.apis import ApiKeyListCreateApi, ApiKeyRevokeApi
 from isidorus.scrapings.apis import (
+    ImageListApi,
+    LinkListApi,
     PageDetailApi,
     PageListApi,
+    ScrapingCancelApi,
     ScrapingDetailApi,
     ScrapingListStartApi,
+    SearchApi,
+    TermTotalsApi,
 )
 
 # Job and page ids are matched as plain strings and parsed by the selectors, so a
@@ -23,4 +28,9 @@ urlpatterns = [
         PageDetailApi.as_view(),
         name="scraping-page-detail",
     ),
+    path("scrapings/<str:job_id>/cancel/", ScrapingCancelApi.as_view(), name="scraping-cancel"),
+    path("scrapings/<str:job_id>/terms/", TermTotalsApi.as_view(), name="scraping-terms"),
+    path("scrapings/<str:job_id>/links/", LinkListApi.as_view(), name="scraping-links"),
+    path("scrapings/<str:job_id>/images/", ImageListApi.as_view(), name="scraping-images"),
+    path("search/", SearchApi.as_view(), name="search"),
 ]

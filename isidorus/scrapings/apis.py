@@ -62,6 +62,7 @@ from isidorus.scrapings.serializers import (
     TermTotalsFilterSerializer,
     idempotency_key_from,
 )
+from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
 from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
 
 _JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -71,8 +72,8 @@ _PAGE_SIZE = OpenApiParameter(
     "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE} (default 20)."
 )
 _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such job (or not yours).")
-_SEARCH_PAGES = NumberedPagination()
 _INVALID = OpenApiResponse(ErrorSerializer, description="Invalid fields or parameters.")
+_SEARCH_PAGES = NumberedPagination()
 
 
 class ScrapingListStartApi(OwnerApiView):
@@ -153,6 +154,40 @@ class ScrapingDetailApi(OwnerApiView):
         job = scraping_get(owner=request.user, job_id=job_id)
         if job is None:
             raise Http404
+        detail = scraping_detail(job=job)
+        return Response(ScrapingDetailSerializer(detail, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="scrapings_destroy",
+        parameters=[_JOB_ID],
+        responses={204: None, 404: _NOT_FOUND},
+    )
+    def delete(self, request: Request, job_id: str) -> Response:
+        job = scraping_get(owner=request.user, job_id=job_id)
+        if job is None:
+            raise Http404
+        scraping_delete(job=job)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScrapingCancelApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_cancel",
+        request=None,
+        parameters=[_JOB_ID],
+        responses={200: ScrapingDetailSerializer, 404: _NOT_FOUND, 409: _NOT_FOUND},
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = scraping_get(owner=request.user, job_id=job_id)
+        if job is None:
+            raise Http404
+        try:
+            scraping_cancel(job=job)
+        except AlreadyFinished as finished:
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT, code="job_finished", message=str(finished)
+            ) from None
+        job.refresh_from_db()
         detail = scraping_detail(job=job)
         return Response(ScrapingDetailSerializer(detail, context={"request": request}).data)
 

@@ -126,6 +126,8 @@ class Page(models.Model):
         indexes = [
             models.Index(fields=["scraping", "outcome"], name="page_scraping_outcome"),
             models.Index(fields=["scraping", "depth"], name="page_scraping_depth"),
+            # The pages list walks a job's pages in id order (cursor pagination).
+            models.Index(fields=["scraping", "id"], name="page_scraping_id"),
             GinIndex(fields=["search_vector"], name="page_search_vector"),
         ]
 
@@ -155,7 +157,10 @@ class Link(models.Model):
     nofollow = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["scraping", "internal"], name="link_scraping_internal")]
+        indexes = [
+            models.Index(fields=["scraping", "id"], name="link_scraping_id"),
+            models.Index(fields=["scraping", "internal", "id"], name="link_scraping_internal_id"),
+        ]
 
     def __str__(self) -> str:
         return self.target_url
@@ -186,7 +191,7 @@ class Image(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["scraping"], name="image_scraping"),
+            models.Index(fields=["scraping", "id"], name="image_scraping_id"),
             models.Index(fields=["sha256"], name="image_sha256"),
         ]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, QuerySet, TextField, Value
+from django.db.models import F, Func, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Replace
 
 from isidorus.scrapings.models import Page, Scraping
@@ -49,12 +49,18 @@ def search_query(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
 
 
-def page_ranking(*, owner: Any, text: str, job: Scraping | None = None) -> QuerySet[Page]:
-    """The owner's (or one of the owner's jobs') matching pages, best first, with `rank`."""
+def page_ranking(
+    *, owner: Any, text: str, job: Scraping | None = None
+) -> QuerySet[Page, tuple[int, float]]:
+    """(id, rank) of the owner's (or one of the owner's jobs') matching pages, best first."""
     query = search_query(text)
     pages = Page.objects.filter(search_vector=query)
     pages = pages.filter(scraping=job) if job is not None else pages.filter(scraping__owner=owner)
-    return pages.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "id")
+    return (
+        pages.annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "id")
+        .values_list("id", "rank")
+    )
 
 
 def page_search(
@@ -62,11 +68,7 @@ def page_search(
 ) -> SearchPage:
     """`limit` hits from `offset` in two queries: the ranked ids, then just those rows."""
     # One id more than the page says whether another page follows, without a count.
-    ranked = list(
-        page_ranking(owner=owner, text=text, job=job).values_list("id", "rank")[
-            offset : offset + limit + 1
-        ]
-    )
+    ranked = list(page_ranking(owner=owner, text=text, job=job)[offset : offset + limit + 1])
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
     if not ranked:
@@ -94,7 +96,7 @@ def page_search(
 
 
 def _headline(text: str) -> SearchHeadline:
-    document = Concat("summary", Value("\n", output_field=TextField()), "text")
+    document: Func = Concat("summary", Value("\n", output_field=TextField()), "text")
     for mark in (_MARK_START, _MARK_STOP):
         document = Replace(document, Value(mark), Value(""))
     return SearchHeadline(
@@ -105,8 +107,6 @@ def _headline(text: str) -> SearchHeadline:
         stop_sel=_MARK_STOP,
         max_words=35,
         min_words=15,
-        max_fragments=2,
-        fragment_delimiter=" … ",
     )
 
 

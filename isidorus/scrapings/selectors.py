@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Count, F, Prefetch, QuerySet, Sum
 from django.utils import timezone
@@ -201,9 +201,15 @@ def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
     )
 
 
+class TermTotal(TypedDict):
+    term: str
+    total: int
+    pages: int
+
+
 def term_totals(
     *, job: Scraping, limit: int = TOP_TERMS, prefix: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[TermTotal]:
     """The job's `limit` most frequent terms: `term`, `total` (over all pages), `pages`.
 
     `prefix` is compared with terms as stored, which are already case-folded (see

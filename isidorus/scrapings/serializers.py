@@ -279,8 +279,8 @@ class TermTotalListSerializer(serializers.Serializer[Any]):
 
 
 class JobLinkSerializer(serializers.ModelSerializer[Link]):
-    page_id = serializers.IntegerField(help_text="The page the link was found on.")
-    source_url = serializers.CharField(help_text="That page's URL.")
+    page_id = serializers.IntegerField(read_only=True, help_text="The page the link was found on.")
+    source_url = serializers.CharField(read_only=True, help_text="That page's URL.")
 
     class Meta:
         model = Link
@@ -295,7 +295,7 @@ class JobLinkListSerializer(serializers.Serializer[Any]):
 
 
 class JobImageSerializer(serializers.ModelSerializer[Image]):
-    page_id = serializers.IntegerField()
+    page_id = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Image
