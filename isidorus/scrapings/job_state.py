@@ -50,6 +50,7 @@ def expand_item(fingerprint: str, depth: int) -> str:
 _ADMIT = """
 local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('EXISTS', KEYS[5]) == 1 then return {'T'} end
+if redis.call('EXISTS', KEYS[6]) == 0 then return {'LOST'} end
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_depth = tonumber(ARGV[4])
 local codes = {}
@@ -115,15 +116,16 @@ local open = KEYS[1]
 local ttl, token = tonumber(ARGV[1]), ARGV[2]
 local result = {}
 local stopped = redis.call('EXISTS', KEYS[2]) == 1
+if not stopped and redis.call('EXISTS', KEYS[3]) == 0 then return {'LOST'} end
 for i = 3, #ARGV do
   local item = ARGV[i]
   local payload = redis.call('HGET', open, item)
   if stopped or not payload then
     result[#result + 1] = ''
-  elseif redis.call('SET', KEYS[i], token, 'NX', 'EX', ttl) then
+  elseif redis.call('SET', KEYS[i + 1], token, 'NX', 'EX', ttl) then
     result[#result + 1] = payload
   else
-    local holder = redis.call('GET', KEYS[i])
+    local holder = redis.call('GET', KEYS[i + 1])
     if holder == token then result[#result + 1] = payload else result[#result + 1] = '' end
   end
 end
@@ -133,6 +135,7 @@ return result
 _CLOSE = """
 local open, state, active = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+if redis.call('EXISTS', state) == 0 then return -2 end
 local removed = 0
 for i = 3, #ARGV do removed = removed + redis.call('HDEL', open, ARGV[i]) end
 if removed > 0 then
@@ -170,6 +173,22 @@ return 1
 """
 
 TOMBSTONE_SECONDS = 7 * 24 * 3600
+STATE_LOST_REASON = (
+    "the job's state in Redis was lost (Redis restarted without persistence?); "
+    "its completion can no longer be proven"
+)
+
+
+class JobStateLost(Exception):
+    """The job's Redis state vanished mid-run. Completing would risk missing pages."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"state of job {job_id} is gone from Redis")
+        self.job_id = job_id
+
+
+def state_exists(job_id: str) -> bool:
+    return bool(get_redis().exists(_k(job_id, "state")))
 
 
 def tombstone_key(job_id: str) -> str:
@@ -206,7 +225,8 @@ def _run(name: str, source: str, keys: list[str], args: list[Any]) -> Any:
     script = _scripts.get(name)
     if script is None:
         script = _scripts[name] = _script(source)
-    return script(keys=keys, args=args)
+    # Bound to the current client on every call: tests (and settings) may switch servers.
+    return script(keys=keys, args=args, client=get_redis())
 
 
 def admit(
@@ -233,11 +253,13 @@ def admit(
         ]
     keys = [
         _k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key,
-        tombstone_key(job_id),
+        tombstone_key(job_id), _k(job_id, "state"),
     ]  # fmt: skip
     codes = [str(code) for code in _run("admit", _ADMIT, keys, args)]
     if codes == ["T"]:
         return [DUPLICATE] * len(candidates)
+    if codes == ["LOST"]:
+        raise JobStateLost(job_id)
     return codes
 
 
@@ -249,9 +271,11 @@ def claim(*, job_id: str, items: list[str], token: str, ttl: int) -> dict[str, d
     """
     if not items:
         return {}
-    keys = [_k(job_id, "open"), tombstone_key(job_id)]
+    keys = [_k(job_id, "open"), tombstone_key(job_id), _k(job_id, "state")]
     keys += [_k(job_id, f"claim:{item}") for item in items]
     payloads = _run("claim", _CLAIM, keys, [ttl, token, *items])
+    if payloads == ["LOST"]:
+        raise JobStateLost(job_id)
     return {
         item: json.loads(payload) for item, payload in zip(items, payloads, strict=True) if payload
     }
@@ -265,7 +289,10 @@ def release_claims(*, job_id: str, items: list[str]) -> None:
 def close(*, job_id: str, items: list[str]) -> int:
     """Close items (idempotent); returns how many items are still open (-1: job buried)."""
     keys = [_k(job_id, "open"), _k(job_id, "state"), ACTIVE_JOBS, tombstone_key(job_id)]
-    return int(_run("close", _CLOSE, keys, [time.time(), job_id, *items]))
+    remaining = int(_run("close", _CLOSE, keys, [time.time(), job_id, *items]))
+    if remaining == -2:
+        raise JobStateLost(job_id)
+    return remaining
 
 
 def open_items(job_id: str) -> dict[str, dict[str, Any]]:

@@ -53,7 +53,11 @@ def host_slot(
     script = _acquire_script()
     while True:
         wait = float(
-            script(keys=[slots, next_key], args=[time.time(), lease_seconds, limit, token, delay])
+            script(
+                keys=[slots, next_key],
+                args=[time.time(), lease_seconds, limit, token, delay],
+                client=get_redis(),
+            )
         )  # type: ignore[operator]
         if wait <= 0:
             break

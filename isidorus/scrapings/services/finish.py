@@ -30,6 +30,11 @@ def terminal_status(job_id: str) -> tuple[str, str]:
     return JobStatus.COMPLETED, ""
 
 
+def job_fail_lost_state(job_id: str) -> bool:
+    """The job's Redis state vanished: fail it with a clear reason rather than guess."""
+    return job_finish(job_id, status=JobStatus.FAILED, reason=job_state.STATE_LOST_REASON)
+
+
 def job_finish_if_done(job_id: str) -> bool:
     """Finish the job if nothing is open. Safe to call any number of times, by anyone."""
     if job_state.open_count(job_id) != 0:

@@ -21,7 +21,7 @@ from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
 from isidorus.scrapings.models import JobStatus, Scraping
 from isidorus.scrapings.services.discover import skipped_record
-from isidorus.scrapings.services.finish import job_finish_if_done
+from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.start import scraping_launch
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -72,6 +72,20 @@ def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
             job_finish(job_id, status=JobStatus.FAILED, reason=_stuck_reason(stall, items))
             actions[job_id] = "failed"
     actions.update(_recover_launches(stall))
+    actions.update(_fail_jobs_with_lost_state())
+    return actions
+
+
+def _fail_jobs_with_lost_state() -> dict[str, str]:
+    """Running jobs whose Redis state vanished (e.g. Redis restarted without persistence)
+    can never prove completion; without this they would stay RUNNING forever."""
+    actions: dict[str, str] = {}
+    running = Scraping.objects.filter(status=JobStatus.RUNNING).values_list("pk", flat=True)
+    for job_id in running[:500]:
+        key = str(job_id)
+        if not job_state.state_exists(key) and not job_state.is_buried(key):
+            job_fail_lost_state(key)
+            actions[key] = "failed: state lost"
     return actions
 
 
