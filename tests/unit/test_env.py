@@ -79,3 +79,13 @@ def test_the_test_suite_runs_on_its_own_namespace() -> None:
     assert settings.ISIDORUS_NAMESPACE != "isidorus"
     assert not settings.REDIS_URL.endswith("/0")
     assert settings.DATABASES["default"]["NAME"] not in ("isidorus", "test_isidorus")
+
+
+def test_manage_py_test_runs_the_pytest_suite() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "test", "tests/unit/test_env.py", "-k", "bad_boolean"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
