@@ -142,3 +142,26 @@ def test_a_scraper_killed_mid_crawl_loses_and_duplicates_nothing(
     assert set(found) == expected
     assert all(outcome == ("fetched", "") for outcome in found.values())
     assert item["pages_fetched"] == len(expected)
+
+
+def test_a_writer_killed_mid_crawl_loses_and_duplicates_nothing(
+    start_worker: Any, redis_clean: Any
+) -> None:
+    routes = generated_routes(60, links_per_page=4, delay=0.1)
+    expected = reachable_within(routes, 6)
+    with FixtureSite(routes) as site:
+        start_worker(stages=["scraper"], name="scraper", concurrency=2)
+        doomed = start_worker(stages=["writer"], name="doomed-writer", concurrency=1)
+        job_id = start_crawl(site.url("/"), depth=6)
+        wait_for(
+            lambda: Page.objects.filter(scraping_id=job_id).count() >= 5,
+            timeout=60, message="some pages written before the kill",
+        )  # fmt: skip
+        doomed.kill()
+        start_worker(stages=["writer"], name="survivor-writer", concurrency=1)
+        item = wait_terminal(job_id, timeout=180)
+        found = outcomes(job_id, site.origin)
+    assert item["status"] == "COMPLETED"
+    assert set(found) == expected
+    assert item["pages_fetched"] == len(expected)
+    assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
