@@ -124,8 +124,9 @@ class Page(models.Model):
             models.UniqueConstraint(fields=["scraping", "url_hash"], name="page_scraping_url")
         ]
         indexes = [
-            models.Index(fields=["scraping", "outcome"], name="page_scraping_outcome"),
-            models.Index(fields=["scraping", "depth"], name="page_scraping_depth"),
+            # Filtered page lists read only the rows they return, in cursor (id) order.
+            models.Index(fields=["scraping", "outcome", "id"], name="page_scraping_outcome_id"),
+            models.Index(fields=["scraping", "depth", "id"], name="page_scraping_depth_id"),
             # The pages list walks a job's pages in id order (cursor pagination).
             models.Index(fields=["scraping", "id"], name="page_scraping_id"),
             GinIndex(fields=["search_vector"], name="page_search_vector"),
