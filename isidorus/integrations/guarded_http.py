@@ -1,13 +1,21 @@
-"""A requests session whose connections go only to addresses the network policy allows.
+"""A requests session whose connections go only to addresses the network policy allows,
+and a wall-clock deadline that cuts those connections.
 
 The check happens where the socket is opened, on the address actually connected to, so a
 name that resolves differently between a pre-check and the connection (DNS rebinding)
 cannot slip past.
+
+Socket timeouts bound each read, not their sum: a peer that sends a byte a second (in the
+TLS handshake, the headers or the body) keeps every read within its timeout forever. A
+`ConnectionDeadline` therefore shuts down, when it expires, every socket its thread's
+connections opened or read a response from; the blocked read returns at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from typing import Any
 
 import requests
@@ -27,11 +35,84 @@ class BlockedConnection(NewConnectionError):
         self.blocked = blocked
 
 
+_active = threading.local()
+
+
+class ConnectionDeadline:
+    """Within `with ConnectionDeadline(seconds):`, the current thread's guarded connections
+    are shut down once `seconds` have passed; `expired` tells whether that happened."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._open = True
+        self._watched: list[socket.socket] = []
+        self._owned: list[socket.socket] = []
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> ConnectionDeadline:
+        self._outer = getattr(_active, "deadline", None)
+        _active.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _active.deadline = self._outer
+        with self._lock:
+            self._open = False
+            self._watched.clear()
+            owned, self._owned = self._owned, []
+        for sock in owned:
+            sock.close()
+
+    def watch(self, sock: socket.socket, *, owned: bool = False) -> None:
+        """Cut `sock` at the deadline; an `owned` socket is closed when the block ends."""
+        with self._lock:
+            if self._open:
+                self._watched.append(sock)
+                if owned:
+                    self._owned.append(sock)
+                if self.expired:
+                    _shutdown(sock)
+                return
+        if owned:
+            sock.close()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if not self._open:
+                return
+            self.expired = True
+            for sock in self._watched:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for an SSLSocket: its own would drop the TLS state
+    # under the reading thread's feet, and that thread must see an ordinary EOF or error.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _active_deadline() -> ConnectionDeadline | None:
+    return getattr(_active, "deadline", None)
+
+
 class _GuardedConnectionMixin:
     host: str
     port: int
     timeout: Any
     socket_options: Any
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        # A pooled connection may be reused under a new deadline: watch it for this response.
+        deadline = _active_deadline()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+        return super().getresponse()  # type: ignore[misc]
 
     def _new_conn(self) -> socket.socket:
         try:
@@ -49,6 +130,11 @@ class _GuardedConnectionMixin:
                 timeout = self.timeout
                 if isinstance(timeout, int | float):
                     sock.settimeout(timeout)
+                deadline = _active_deadline()
+                if deadline is not None:
+                    # A duplicate, because TLS wrapping detaches this socket object; the
+                    # duplicate still reaches the connection, TLS handshake included.
+                    deadline.watch(sock.dup(), owned=True)
                 sock.connect((address, self.port))
                 return sock
             except TimeoutError as error:
@@ -57,7 +143,7 @@ class _GuardedConnectionMixin:
             except OSError as error:
                 sock.close()
                 last_error = error
-        raise NewConnectionError(self, f"could not connect to {self.host}: {last_error}")
+        raise NewConnectionError(self, f"could not connect to {self.host}: {last_error}")  # type: ignore[arg-type]
 
 
 class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):

@@ -1,8 +1,10 @@
 """Fetch one URL: guarded connections, manual redirects, streaming limits, classified errors.
 
 requests' timeouts apply per socket read, so a server that drips a byte a second is never
-cut by them; the total deadline is enforced here while streaming. Bodies are cut at a
-maximum size (after decompression, so small compressed bombs are cut too).
+cut by them; the total deadline is a ConnectionDeadline, which shuts the connection down
+wherever the fetch is blocked (handshake, headers or body). Anything that comes back after
+it expired is a timeout, since a cut close-delimited body looks complete. Bodies are cut at
+a maximum size (after decompression, so small compressed bombs are cut too).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 from isidorus.crawling.urls import canonicalize
-from isidorus.integrations.guarded_http import blocked_in, guarded_session
+from isidorus.integrations.guarded_http import ConnectionDeadline, blocked_in, guarded_session
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -133,6 +135,18 @@ def fetch(
     accept: frozenset[str] = HTML_TYPES,
 ) -> FetchResult:
     """Fetch `url` (canonical). Never raises for network or HTTP trouble: it classifies it."""
+    with ConnectionDeadline(limits.total_seconds) as cut:
+        result = _fetch(url, limits, hop_check, accept)
+    if cut.expired:
+        return FetchResult(
+            url, result.final_url, "failed", "timeout", retryable=True, redirects=result.redirects
+        )
+    return result
+
+
+def _fetch(
+    url: str, limits: FetchLimits, hop_check: HopCheck | None, accept: frozenset[str]
+) -> FetchResult:
     deadline = time.monotonic() + limits.total_seconds
     current = url
     visited = {url}
