@@ -16,7 +16,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down services-up lint format bench migrate
+.PHONY: run test install stack-up stack-down services-up lint format bench bench-api migrate
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ run: services-up
 ## The whole test suite against the local stack (installs and starts what it needs).
 test: install stack-up
 	$(LOCAL_AWS) $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+## Issue 4's benchmark: the full pipeline against Scrapy on a synthetic site (BENCH_ARGS="--pages 500 ...").
+bench: install stack-up
+	$(VENV_PY) bench/crawl_bench.py $(BENCH_ARGS)
+
+## Issue 5's benchmark: the read API at 10,000 pages.
+bench-api: install stack-up
+	$(VENV_PY) bench/api_bench.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -84,6 +84,8 @@ def build_celery_config() -> dict[str, Any]:
             "tasks.expand",
             "tasks.write",
             "tasks.maintenance",
+            "tasks.images",
+            "tasks.summaries",
         ],
         # Periodic repairs; run `celery -A config beat` once per deployment.
         "beat_schedule": {

@@ -137,7 +137,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        # LLM client libraries log every request at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -253,6 +259,8 @@ CELERY_BEAT_SCHEDULE_FILE = env_str(
 # Fault injection for the reliability tests: a scrape batch with a URL matching this regex
 # raises, every time, like a poison message. Never set in production.
 ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")
-# Enrichment hand-off from the writer (summaries, images). Off until the enrichment
-# workers exist; with it off, jobs complete once their pages are written.
-ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", False)
+# Enrichment hand-off from the writer (summaries, images). With it off, jobs complete
+# once their pages are written and no enrichment worker is needed.
+ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", True)
+
+from config.enrichment_settings import *  # noqa: E402,F403

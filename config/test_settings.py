@@ -29,6 +29,8 @@ TEST_ENVIRONMENT = {
     "REAPER_STALL_SECONDS": "30",
     "REAPER_INTERVAL_SECONDS": "5",
     "CRAWL_RETRY_BASE_SECONDS": "0.5",
+    # Most tests start scraper and writer workers only; enrichment tests turn this on.
+    "ISIDORUS_ENRICHMENT_ENABLED": "false",
 }
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -79,10 +79,18 @@ def job_mark_running(job_id: str) -> None:
 
 def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
     """Move the job to a terminal status once; later attempts are no-ops."""
-    moved = job_table.job_item_finish(job_id, status=status, reason=reason)
-    job_state.set_flag(job_id, "stopped")
-    job_state.deactivate(job_id)
+    # PostgreSQL first, so a job terminal in DynamoDB is terminal in lists too; if
+    # DynamoDB says another terminal status won the race, the mirror follows it.
     Scraping.objects.filter(pk=job_id).exclude(status__in=TERMINAL_STATUSES).update(
         status=status, status_reason=reason, finished_at=timezone.now()
     )
+    moved = job_table.job_item_finish(job_id, status=status, reason=reason)
+    if not moved:
+        item = job_table.job_item_get(job_id)
+        if item is not None and item.get("status") in TERMINAL_STATUSES:
+            Scraping.objects.filter(pk=job_id).update(
+                status=item["status"], status_reason=item.get("status_reason", "")
+            )
+    job_state.set_flag(job_id, "stopped")
+    job_state.deactivate(job_id)
     return moved

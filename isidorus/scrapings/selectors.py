@@ -57,6 +57,7 @@ class ScrapingDetail:
     respect_robots: bool
     summarize: bool
     describe_images: bool
+    token_budget: int | None
     status: str
     status_reason: str
     created_at: datetime
@@ -158,6 +159,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         respect_robots=job.respect_robots,
         summarize=job.summarize,
         describe_images=job.describe_images,
+        token_budget=job.token_budget,
         status=str(item.get("status") or job.status),
         status_reason=str(item.get("status_reason") or job.status_reason),
         created_at=job.created_at,

@@ -69,6 +69,10 @@ class ScrapingStartSerializer(serializers.Serializer[Any]):
     respect_robots = serializers.BooleanField(default=True)
     summarize = serializers.BooleanField(default=True)
     describe_images = serializers.BooleanField(default=True)
+    token_budget = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=10**9,
+        help_text="Optional cap on LLM tokens (in + out) spent on this job's enrichment.",
+    )  # fmt: skip
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # Report unknown fields together with the other bad fields, so one retry fixes all.
@@ -179,6 +183,7 @@ class ScrapingSerializer(serializers.Serializer[Any]):
     respect_robots = serializers.BooleanField(read_only=True)
     summarize = serializers.BooleanField(read_only=True)
     describe_images = serializers.BooleanField(read_only=True)
+    token_budget = serializers.IntegerField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)

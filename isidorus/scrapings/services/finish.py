@@ -6,7 +6,7 @@ from django.db.models import Count
 
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish
-from isidorus.scrapings.models import JobStatus, Page
+from isidorus.scrapings.models import Image, JobStatus, Page
 
 
 def terminal_status(job_id: str) -> tuple[str, str]:
@@ -27,6 +27,13 @@ def terminal_status(job_id: str) -> tuple[str, str]:
     failed = by_outcome.get("failed", 0)
     if failed:
         return JobStatus.COMPLETED_WITH_ERRORS, f"{failed} page(s) failed"
+    failed_images = Image.objects.filter(scraping_id=job_id, outcome="failed").count()
+    failed_summaries = Page.objects.filter(scraping_id=job_id).exclude(summary_error="").count()
+    if failed_images or failed_summaries:
+        return (
+            JobStatus.COMPLETED_WITH_ERRORS,
+            f"enrichment failed for {failed_images} image(s) and {failed_summaries} summary(ies)",
+        )
     return JobStatus.COMPLETED, ""
 
 

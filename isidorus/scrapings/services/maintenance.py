@@ -13,14 +13,20 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from config.queues import SCRAPER, WRITER, queue_spec
+from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER, queue_spec
 from isidorus.crawling.urls import url_fingerprint
+from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
-from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
+from isidorus.scrapings.messaging import (
+    EXTRACT_IMAGE_TASK,
+    SCRAPE_TASK,
+    SUMMARIZE_TASK,
+    WRITE_TASK,
+)
 from isidorus.scrapings.models import JobStatus, Scraping
-from isidorus.scrapings.services.discover import skipped_record
+from isidorus.scrapings.services.discover import Discovery, dispatch, skipped_record
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.start import scraping_launch
 from isidorus.scrapings.services.write import write_batch
@@ -31,18 +37,16 @@ STUCK_NAMED = 5
 
 
 def _republish(job_id: str, items: dict[str, dict[str, Any]]) -> None:
-    entries = [
-        {"u": payload["u"], "d": payload["d"], "p": payload.get("p", "")}
-        for item, payload in items.items()
-        if item.startswith("page:") and "u" in payload
-    ]
+    pages, expands = [], []
+    for item, payload in items.items():
+        entry = {"u": payload.get("u", ""), "d": payload.get("d", 0), "p": payload.get("p", "")}
+        if item.startswith("page:"):
+            pages.append(entry)
+        elif item.startswith("expand:"):
+            expands.append(entry)
     job_state.release_claims(job_id=job_id, items=list(items))
-    for start in range(0, len(entries), settings.CRAWL_BATCH_SIZE):
-        publish(
-            SCRAPE_TASK,
-            SCRAPER,
-            {"job": job_id, "items": entries[start : start + settings.CRAWL_BATCH_SIZE]},
-        )
+    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
+    enrichment_republish(job_id, items)
 
 
 def _stuck_reason(stall_seconds: float, items: dict[str, dict[str, Any]]) -> str:
@@ -157,11 +161,27 @@ def record_poisoned(job_id: str, entries: list[dict[str, Any]]) -> None:
     write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
 
 
+def _record_dead_letter(task: str, argument: Any) -> bool:
+    """Record a dead-lettered task message's work as failed (poison); False if unknown."""
+    if task in (SUMMARIZE_TASK, EXTRACT_IMAGE_TASK):
+        if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
+            return False
+        kind, field = ("summary", "pages") if task == SUMMARIZE_TASK else ("image", "images")
+        ids = [int(i) for i in argument.get(field, []) if isinstance(i, int)]
+        enrichment_record_poisoned(job_id=argument["job"], kind=kind, ids=ids)
+        return True
+    poisoned = _poisoned_entries(task, argument)
+    if poisoned is None:
+        return False
+    record_poisoned(*poisoned)
+    return True
+
+
 def drain_dead_letters(*, max_messages: int = 200) -> int:
-    """Read the scraper and writer DLQs; record each message's items as failed (poison)."""
+    """Read every stage's DLQ; record each message's work as failed (poison) and close it."""
     sqs = sqs_client()
     handled = 0
-    for stage in (SCRAPER, WRITER):
+    for stage in (SCRAPER, WRITER, IMAGE_EXTRACTOR, PAGE_SUMMARIZER):
         url = sqs.get_queue_url(QueueName=queue_spec(stage).dlq_name)["QueueUrl"]
         while handled < max_messages:
             messages = sqs.receive_message(
@@ -171,11 +191,8 @@ def drain_dead_letters(*, max_messages: int = 200) -> int:
                 break
             for message in messages:
                 decoded = _decode_celery_message(message["Body"])
-                poisoned = _poisoned_entries(*decoded) if decoded else None
-                if poisoned is None:
+                if decoded is None or not _record_dead_letter(*decoded):
                     logger.error("dead letter in %s is not a known task message; dropped", stage)
-                else:
-                    record_poisoned(*poisoned)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
     return handled

@@ -37,6 +37,7 @@ class StartRequest:
     respect_robots: bool = True
     summarize: bool = True
     describe_images: bool = True
+    token_budget: int | None = None
     idempotency_key: str | None = None
 
 
@@ -83,6 +84,7 @@ def scraping_start(*, owner: Any, request: StartRequest) -> tuple[Scraping, bool
             respect_robots=request.respect_robots,
             summarize=request.summarize,
             describe_images=request.describe_images,
+            token_budget=request.token_budget,
             idempotency_key=request.idempotency_key,
         )
         transaction.on_commit(lambda: _launch_quietly(str(job.pk)))

@@ -1,0 +1,635 @@
+"""Issue 4's benchmark: the full Isidorus pipeline against Scrapy on the same synthetic site.
+
+    .venv/bin/python bench/crawl_bench.py [--pages 2000] [--batch-size 64]
+        [--scraper-concurrency 2] [--writer-concurrency 2] [--fetch-threads 16]
+        [--profile wall|cpu] [--whatif robots-memo,copy-rows,...] [--only isidorus|scrapy]
+
+1. Builds a deterministic site (bench/synthetic_site.py) and serves it on 127.0.0.1 from
+   forked asyncio servers, then loads it on its own for a few seconds to show its
+   capacity is far above either crawler's rate.
+2. Isidorus: its own namespace, PostgreSQL database and Redis database (BENCH_ENV), so it
+   never meets `make run` or `make test`. It creates and migrates the database, runs
+   bootstrap_aws, empties its own queues, tables and Redis database, starts one real
+   prefork Celery worker for the scraper queue and one for the writer queue, starts a
+   job with scraping_start (enrichment off) and waits until the DynamoDB job item is
+   terminal. Full writes happen: pages, terms, links and images rows.
+3. Scrapy: bench/scrapy_spider.py in .venvs/bench-scrapy (created here if missing, Scrapy
+   pinned), same site, same extraction, a no-op item pipeline.
+4. Prints one table: pages, seconds, pages/s and the CPU seconds of every process
+   involved, and the ratio. Every process the bench started is stopped by PID.
+
+--profile attaches py-spy (from the Scrapy venv) to both workers and prints where the
+task time went (bench/profile_summary.py). --whatif runs the workers with candidate
+pipeline changes patched in at run time (bench/whatif.py), to measure a suggestion
+without editing the pipeline; the output then says so.
+
+Both crawlers are CPU-bound on a small machine, so other load skews wall times: the
+table shows how much CPU went to processes that are not the bench's.
+
+Only 127.0.0.1 is ever contacted. Run files (worker logs, profiles) go to bench/.runs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from proc_cpu import CpuMeter, Finder, matching, single, tree  # noqa: E402
+from profile_summary import summarize_profile  # noqa: E402
+from synthetic_site import SiteServer, build_site, measure_capacity, served_between  # noqa: E402
+from whatif import WHATIFS  # noqa: E402
+
+VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
+SCRAPY_VENV = REPO_ROOT / ".venvs" / "bench-scrapy"
+SCRAPY_REQUIREMENTS = ["scrapy==2.19.0", "py-spy==0.4.3"]
+STACK_DIR = REPO_ROOT / ".stack"
+RUNS_DIR = REPO_ROOT / "bench" / ".runs"
+
+BENCH_DATABASE = "isidorus_bench"
+BENCH_REDIS_DB = 2
+BENCH_ENV = {
+    # The Makefile's LOCAL_AWS (same port variables): nothing reaches real AWS.
+    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}",
+    "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4569')}",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "ISIDORUS_NAMESPACE": "isidorus-bench",
+    "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{BENCH_DATABASE}",
+    "REDIS_URL": f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",
+    "ISIDORUS_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    # Repeated runs must not hit the owner's daily page quota.
+    "ISIDORUS_DAILY_PAGE_QUOTA": "100000000",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ------------------------------------------------------------------------- processes
+
+
+class Started:
+    """Every process the bench starts, so that cleanup stops exactly those (by PID)."""
+
+    def __init__(self) -> None:
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.servers: list[SiteServer] = []
+
+    def popen(self, name: str, command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, start_new_session=True, **kwargs)
+        self.processes.append((name, process))
+        return process
+
+    def stop(
+        self, process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, grace: float = 15
+    ) -> None:
+        """Signal the process's own session (it was started as its leader), then reap it."""
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # leftover pool children of this session
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for _, process in reversed(self.processes):
+            self.stop(process)
+        for server in self.servers:
+            server.stop()
+
+
+def run_checked(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def stack_pid(name: str) -> int | None:
+    try:
+        return int((STACK_DIR / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def stack_groups() -> dict[str, Finder]:
+    """The shared services, measured in both phases (in the Scrapy phase: idle noise)."""
+    groups: dict[str, Finder] = {}
+    for name, label in (("localstack", "LocalStack (SQS, S3)"), ("moto", "moto (DynamoDB)")):
+        pid = stack_pid(name)
+        if pid is not None:
+            groups[label] = tree(pid)
+    groups["redis-server"] = matching(lambda p: p.info["name"] == "redis-server")
+
+    def pg(kind: str) -> Finder:
+        def wanted(p: psutil.Process) -> bool:
+            if not (p.info["name"] or "").startswith("postgres"):
+                return False
+            line = " ".join(p.info["cmdline"] or [])
+            bench = f" {BENCH_DATABASE} " in line
+            return bench if kind == "bench" else not bench and not _pg_other_backend(line)
+
+        return matching(wanted)
+
+    groups[f"postgres: {BENCH_DATABASE} backends"] = pg("bench")
+    groups["postgres: server (wal, checkpoint...)"] = pg("server")
+    return groups
+
+
+def _pg_other_backend(cmdline: str) -> bool:
+    """A backend of another database (someone else's tests): not ours to count."""
+    return "(" in cmdline and ")" in cmdline and cmdline.startswith("postgres: ")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Phase:
+    name: str
+    pages: int = 0
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    machine_busy: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+# --------------------------------------------------------------------------- Isidorus
+
+
+def prepare_isidorus(env: dict[str, str]) -> None:
+    log(f"database {BENCH_DATABASE}: create if missing, migrate; bootstrap_aws")
+    run_checked([str(VENV_PY), "scripts/ensure_database.py"], env)
+    run_checked([str(VENV_PY), "manage.py", "migrate", "--no-input"], env)
+    run_checked([str(VENV_PY), "manage.py", "bootstrap_aws"], env)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from botocore.exceptions import ClientError
+    from django.conf import settings
+    from django.db import connection
+
+    from config.queues import all_queue_specs
+    from isidorus.integrations.aws import sqs_client
+    from isidorus.integrations.redis_client import get_redis
+
+    # Only the bench's own state is wiped: refuse if the settings point anywhere else.
+    assert settings.DATABASES["default"]["NAME"] == BENCH_DATABASE, "not the bench database"
+    assert settings.REDIS_URL.endswith(f"/{BENCH_REDIS_DB}"), "not the bench Redis database"
+    assert settings.ISIDORUS_NAMESPACE == "isidorus-bench", "not the bench namespace"
+    with connection.cursor() as cursor:
+        # Each run starts from empty tables, so index sizes (and insert cost) are comparable.
+        cursor.execute(
+            "TRUNCATE scrapings_pageterm, scrapings_link, scrapings_image, scrapings_page, "
+            "scrapings_writebatch, scrapings_scraping CASCADE"
+        )
+    get_redis().flushdb()
+    sqs = sqs_client()
+    for spec in all_queue_specs():
+        for name in (spec.name, spec.dlq_name):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            try:
+                sqs.purge_queue(QueueUrl=url)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "AWS.SimpleQueueService.PurgeQueueInProgress":
+                    raise
+
+
+def start_worker(
+    started: Started, stage: str, concurrency: int, env: dict[str, str], run_dir: Path
+) -> subprocess.Popen[bytes]:
+    log_path = run_dir / f"worker-{stage}.log"
+    command = [
+        str(VENV_PY), "-m", "celery", "-A", "bench.whatif_app" if env["BENCH_WHATIF"] else "config",
+        "worker",
+        "-Q", f"{env['ISIDORUS_NAMESPACE']}-{stage}", "-n", f"bench-{stage}@%h",
+        "-P", "prefork", "-c", str(concurrency),
+        "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
+    ]  # fmt: skip
+    with log_path.open("wb") as out:
+        process = started.popen(
+            f"worker-{stage}", command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"worker {stage} exited:\n{log_path.read_text()[-3000:]}")
+        if b" ready." in log_path.read_bytes():
+            return process
+        time.sleep(0.2)
+    raise TimeoutError(f"worker {stage} not ready:\n{log_path.read_text()[-3000:]}")
+
+
+def redis_commandstats() -> dict[str, int]:
+    from isidorus.integrations.redis_client import get_redis
+
+    stats = get_redis().info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+def pg_database_stats() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xact_commit, tup_inserted FROM pg_stat_database WHERE datname = %s",
+            [BENCH_DATABASE],
+        )
+        commits, inserted = cursor.fetchone()
+    return {"commits": int(commits), "rows_inserted": int(inserted)}
+
+
+def failed_task(run_dir: Path) -> None:
+    """A task that raised makes the job wait for SQS redelivery: stop the bench instead."""
+    for log_path in run_dir.glob("worker-*.log"):
+        text = log_path.read_text(errors="replace")
+        if "Traceback (most recent call last)" in text:
+            at = text.index("Traceback (most recent call last)")
+            raise RuntimeError(f"a task failed in {log_path.name}:\n{text[at - 300 : at + 4000]}")
+
+
+def task_stats(log_path: Path) -> tuple[int, float, float]:
+    """(tasks, total seconds, longest) from a worker's `succeeded in Xs` log lines."""
+    durations = [
+        float(line.rsplit("succeeded in ", 1)[1].split("s:", 1)[0])
+        for line in log_path.read_text(errors="replace").splitlines()
+        if "succeeded in " in line
+    ]
+    return len(durations), sum(durations), max(durations, default=0.0)
+
+
+def run_isidorus(
+    args: argparse.Namespace, server: SiteServer, started: Started, run_dir: Path, depth: int
+) -> Phase:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from isidorus.integrations.job_table import TERMINAL, job_item_get
+    from isidorus.scrapings.models import Image, Link, Page, PageTerm
+    from isidorus.scrapings.services.start import StartRequest, scraping_start
+
+    env = {
+        **os.environ,
+        **BENCH_ENV,
+        "CRAWL_BATCH_SIZE": str(args.batch_size),
+        "CRAWL_FETCH_THREADS": str(args.fetch_threads),
+        "CRAWL_HOST_CONCURRENCY": str(args.host_concurrency),
+        "BENCH_WHATIF": ",".join(args.whatif),
+    }
+    phase = Phase("isidorus")
+    log(
+        f"starting workers: scraper -c {args.scraper_concurrency}, writer -c "
+        f"{args.writer_concurrency} (prefork)"
+    )
+    scraper = start_worker(started, "scraper", args.scraper_concurrency, env, run_dir)
+    writer = start_worker(started, "writer", args.writer_concurrency, env, run_dir)
+    profilers = start_profilers(
+        args, started, run_dir, {"scraper": scraper.pid, "writer": writer.pid}
+    )
+    owner = get_user_model().objects.get_or_create(username="bench")[0]
+
+    groups: dict[str, Finder] = {
+        "scraper worker (+pool)": tree(scraper.pid),
+        "writer worker (+pool)": tree(writer.pid),
+        **stack_groups(),
+        "site server": tree(*server.pids),
+        "bench driver (polls DynamoDB)": single(os.getpid()),
+    }
+    redis_before, pg_before = redis_commandstats(), pg_database_stats()
+    served_before = server.snapshot()
+    log(f"crawl: depth {depth}, max_pages {args.pages}, batch {args.batch_size}")
+    with CpuMeter(groups) as meter:
+        started_at = time.monotonic()
+        job, _ = scraping_start(
+            owner=owner,
+            request=StartRequest(
+                url=f"{server.origin}/",
+                depth=depth,
+                max_pages=args.pages,
+                summarize=False,
+                describe_images=False,
+            ),
+        )
+        job_id = str(job.pk)
+        item: dict[str, Any] | None = None
+        deadline = started_at + args.timeout
+        while time.monotonic() < deadline:
+            item = job_item_get(job_id)
+            if item and item.get("status") in TERMINAL:
+                break
+            time.sleep(0.2)
+            failed_task(run_dir)
+        phase.seconds = time.monotonic() - started_at
+    stop_profilers(started, profilers, run_dir)
+    if not item or item.get("status") not in TERMINAL:
+        raise RuntimeError(f"job {job_id} not terminal after {args.timeout}s: {item}")
+
+    outcomes = dict(
+        Page.objects.filter(scraping_id=job_id).values_list("outcome").annotate(n=Count("id"))
+    )
+    phase.pages = outcomes.get("fetched", 0)
+    phase.cpu = meter.seconds()
+    phase.machine_busy = meter.machine_busy
+    served = served_between(served_before, server.snapshot())
+    rows = {
+        "pages": sum(outcomes.values()),
+        "terms": PageTerm.objects.filter(scraping_id=job_id).count(),
+        "links": Link.objects.filter(scraping_id=job_id).count(),
+        "images": Image.objects.filter(scraping_id=job_id).count(),
+    }
+    redis_after, pg_after = redis_commandstats(), pg_database_stats()
+    redis_calls = {
+        name: calls - redis_before.get(name, 0)
+        for name, calls in redis_after.items()
+        if calls - redis_before.get(name, 0) > 0
+    }
+    per_page = max(phase.pages, 1)
+    top_redis = sorted(redis_calls.items(), key=lambda kv: -kv[1])[:6]
+    phase.notes += [
+        f"job {job_id}: {item['status']} {item.get('status_reason', '')}".rstrip(),
+        f"page rows by outcome: {outcomes}",
+        f"rows written: {rows} (per fetched page: terms {rows['terms'] / per_page:.0f}, "
+        f"links {rows['links'] / per_page:.0f}, images {rows['images'] / per_page:.1f})",
+        f"site server: {served.page_requests} page requests, {served.distinct_pages} distinct, "
+        f"{served.repeated} repeated, robots.txt {served.robots}, 404 {served.not_found}",
+        "redis commands per fetched page (commands inside Lua scripts included): "
+        + ", ".join(f"{name} {calls / per_page:.1f}" for name, calls in top_redis),
+        f"postgres: {pg_after['commits'] - pg_before['commits']} commits, "
+        f"{(pg_after['rows_inserted'] - pg_before['rows_inserted']) / per_page:.0f} rows inserted "
+        "per fetched page",
+        "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)",
+    ]
+    if args.whatif:
+        phase.notes.append(
+            f"WHAT-IF PATCHES ON (not the shipped pipeline): {', '.join(args.whatif)}"
+        )
+    pools = (("scraper", args.scraper_concurrency), ("writer", args.writer_concurrency))
+    for stage, concurrency in pools:
+        count, busy, longest = task_stats(run_dir / f"worker-{stage}.log")
+        phase.notes.append(
+            f"{stage} tasks: {count}, {busy / max(count, 1):.2f}s average, {longest:.2f}s longest; "
+            f"pool busy {100 * busy / (phase.seconds * concurrency):.0f}% of wall x concurrency"
+        )
+    for name, profile in profilers.items():
+        phase.notes.append(f"profile ({args.profile}) of the {name} worker: {profile[1]}")
+    log("stopping workers")
+    started.stop(scraper)
+    started.stop(writer)
+    if args.profile:
+        for name, (_, path) in profilers.items():
+            print(summarize_profile(path, name, args.profile))
+    return phase
+
+
+def start_profilers(
+    args: argparse.Namespace, started: Started, run_dir: Path, pids: dict[str, int]
+) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
+    if not args.profile:
+        return {}
+    spy = SCRAPY_VENV / "bin" / "py-spy"
+    profilers = {}
+    for name, pid in pids.items():
+        path = run_dir / f"profile-{args.profile}-{name}.txt"
+        command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
+                   "--rate", "200", "--output", str(path)]  # fmt: skip
+        if args.profile == "wall":
+            command.append("--idle")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        profilers[name] = (started.popen(f"py-spy-{name}", command, **quiet), path)
+    time.sleep(1.0)  # let py-spy attach before the crawl starts
+    return profilers
+
+
+def stop_profilers(
+    started: Started, profilers: dict[str, tuple[subprocess.Popen[bytes], Path]], run_dir: Path
+) -> None:
+    for process, _ in profilers.values():
+        started.stop(process, sig=signal.SIGINT, grace=60)  # py-spy writes its file on SIGINT
+
+
+# --------------------------------------------------------------------------- Scrapy
+
+
+def ensure_scrapy_venv() -> Path:
+    python = SCRAPY_VENV / "bin" / "python"
+    check = [str(python), "-c", "import scrapy; assert scrapy.__version__ == '2.19.0'"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    log(f"creating {SCRAPY_VENV.relative_to(REPO_ROOT)} with {' '.join(SCRAPY_REQUIREMENTS)}")
+    subprocess.run([sys.executable, "-m", "venv", str(SCRAPY_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, *SCRAPY_REQUIREMENTS], check=True)
+    return python
+
+
+def run_scrapy(server: SiteServer, started: Started, run_dir: Path, depth: int) -> Phase:
+    python = ensure_scrapy_venv()
+    out = run_dir / "scrapy-result.json"
+    phase = Phase("scrapy")
+    served_before = server.snapshot()
+    log("crawl with Scrapy")
+    spider = REPO_ROOT / "bench" / "scrapy_spider.py"
+    process = started.popen(
+        "scrapy",
+        [
+            str(python),
+            str(spider),
+            "--url",
+            f"{server.origin}/",
+            "--depth",
+            str(depth),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        stdout=(run_dir / "scrapy.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    groups = {
+        "scrapy process": tree(process.pid),
+        **stack_groups(),
+        "site server": tree(*server.pids),
+    }
+    with CpuMeter(groups) as meter:
+        code = process.wait()
+    if code != 0:
+        raise RuntimeError(f"scrapy failed:\n{(run_dir / 'scrapy.log').read_text()[-3000:]}")
+    result = json.loads(out.read_text())
+    served = served_between(served_before, server.snapshot())
+    phase.pages = served.distinct_pages
+    phase.seconds = result["seconds"]
+    phase.cpu = meter.seconds()
+    phase.machine_busy = meter.machine_busy
+    per_page = max(result["pages"], 1)
+    phase.notes += [
+        f"Scrapy {result['scrapy']}, Twisted {result['twisted']}, Python {result['python']}; "
+        f"close reason {result['close_reason']}",
+        "settings: " + ", ".join(f"{k}={v}" for k, v in result["settings"].items()),
+        f"items: {result['pages']} (terms {result['terms'] / per_page:.0f}, links "
+        f"{result['links'] / per_page:.0f}, images {result['images'] / per_page:.1f} per page)",
+        f"site server: {served.page_requests} page requests, {served.distinct_pages} distinct, "
+        f"{served.repeated} repeated (Scrapy's start request bypasses its dupe filter), "
+        f"robots.txt {served.robots}",
+        f"seconds: spider_opened to spider_closed ({result['cpu_seconds_in_crawl']:.1f} CPU-s "
+        "of the Scrapy process in that window; the table's CPU includes its start-up)",
+    ]
+    return phase
+
+
+# --------------------------------------------------------------------------- report
+
+
+def print_table(phases: list[Phase], pages: int) -> None:
+    names: list[str] = []
+    for phase in phases:
+        names += [name for name in phase.cpu if name not in names]
+    width = max(len(n) for n in [*names, "machine busy (every process)"]) + 2
+    header = "".join(f"{phase.name:>14}" for phase in phases)
+    print()
+    print(f"{'':{width}}{header}")
+    print(f"{'pages fetched':{width}}" + "".join(f"{p.pages:>14}" for p in phases))
+    print(f"{'wall seconds':{width}}" + "".join(f"{p.seconds:>14.2f}" for p in phases))
+    print(f"{'pages/s':{width}}" + "".join(f"{p.rate:>14.1f}" for p in phases))
+    print("CPU seconds")
+    for name in names:
+        cells = "".join(f"{p.cpu[name]:>14.2f}" if name in p.cpu else f"{'-':>14}" for p in phases)
+        print(f"  {name:{width - 2}}{cells}")
+    sums = "".join(f"{sum(p.cpu.values()):>14.2f}" for p in phases)
+    print(f"  {'sum of the above':{width - 2}}{sums}")
+    busy = "".join(f"{p.machine_busy:>14.2f}" for p in phases)
+    print(f"  {'machine busy (every process)':{width - 2}}{busy}")
+    # Other people's processes on a shared machine: large values make the wall time noisy.
+    others = "".join(f"{max(0.0, p.machine_busy - sum(p.cpu.values())):>14.2f}" for p in phases)
+    print(f"  {'  of which not the bench processes':{width - 2}}{others}")
+    print(
+        f"{'CPU ms per page (sum above)':{width}}"
+        + "".join(f"{1000 * sum(p.cpu.values()) / max(p.pages, 1):>14.1f}" for p in phases)
+    )
+    by_name = {p.name: p for p in phases}
+    if "isidorus" in by_name and "scrapy" in by_name and by_name["scrapy"].rate:
+        ratio = by_name["isidorus"].rate / by_name["scrapy"].rate
+        print(f"\nratio isidorus/scrapy pages/s: {ratio:.2f}x  (issue 4 target: >= 5x)")
+    for phase in phases:
+        if phase.pages != pages:
+            print(f"WARNING: {phase.name} fetched {phase.pages} of {pages} pages")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64, help="CRAWL_BATCH_SIZE")
+    parser.add_argument("--scraper-concurrency", type=int, default=2)
+    parser.add_argument("--writer-concurrency", type=int, default=2)
+    parser.add_argument("--fetch-threads", type=int, default=16, help="CRAWL_FETCH_THREADS")
+    parser.add_argument(
+        "--host-concurrency", type=int, default=16,
+        help="CRAWL_HOST_CONCURRENCY (Scrapy: CONCURRENT_REQUESTS_PER_DOMAIN=16)",
+    )  # fmt: skip
+    parser.add_argument("--server-processes", type=int, default=2)
+    parser.add_argument("--capacity-seconds", type=float, default=3.0)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the job")
+    parser.add_argument("--only", choices=("isidorus", "scrapy"))
+    parser.add_argument(
+        "--profile", choices=("wall", "cpu"), help="py-spy the workers (wall: with idle samples)"
+    )
+    parser.add_argument(
+        "--whatif", default="",
+        help=f"runtime patches of the workers (bench/whatif.py): {', '.join(WHATIFS)}",
+    )  # fmt: skip
+    args = parser.parse_args()
+    args.whatif = [name for name in args.whatif.split(",") if name]
+    unknown = set(args.whatif) - set(WHATIFS)
+    if unknown:
+        parser.error(f"unknown --whatif {sorted(unknown)}")
+
+    run_dir = RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = Started()
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        if args.only != "scrapy":
+            run_checked(["bash", "scripts/stack.sh", "up"], dict(os.environ))
+            prepare_isidorus({**os.environ, **BENCH_ENV})
+        if args.profile or args.only != "isidorus":
+            ensure_scrapy_venv()
+
+        log(f"building the site: {args.pages} pages, seed {args.seed}")
+        site = build_site(args.pages, args.seed)
+        depth = max(site.max_depth + 1, 3)
+        server = SiteServer(site, args.server_processes).start()
+        started.servers.append(server)
+        time.sleep(0.3)
+        log(
+            f"site {server.origin}: {site.total_bytes / site.pages / 1024:.0f} KB/page average, "
+            f"{site.links_per_page:.0f} links/page, {site.images_per_page:.1f} images/page, every "
+            f"page within {site.max_depth} hops of / (crawl depth {depth}); "
+            f"{args.server_processes} server processes"
+        )
+        with CpuMeter({"server": tree(*server.pids)}) as meter:
+            requests, sent, elapsed = measure_capacity(server, seconds=args.capacity_seconds)
+        server_cpu = meter.seconds()["server"]
+        log(
+            f"site capacity alone: {requests / elapsed:,.0f} pages/s ({sent / elapsed / 1e6:,.0f} "
+            f"MB/s) from 4 Python keep-alive clients on the same 2 cores (a lower bound); "
+            f"server CPU {1e6 * server_cpu / max(requests, 1):.0f} us/page"
+        )
+
+        phases: list[Phase] = []
+        if args.only != "scrapy":
+            phases.append(run_isidorus(args, server, started, run_dir, depth))
+        if args.only != "isidorus":
+            phases.append(run_scrapy(server, started, run_dir, depth))
+    finally:
+        started.stop_all()
+
+    print(
+        f"\nsettings: isidorus batch {args.batch_size}, scraper -c {args.scraper_concurrency}, "
+        f"writer -c {args.writer_concurrency}, fetch threads {args.fetch_threads}, host "
+        f"concurrency {args.host_concurrency}; {os.cpu_count()} cores; run files {run_dir}"
+    )
+    for phase in phases:
+        print(f"\n{phase.name}:")
+        for note in phase.notes:
+            print(f"  {note}")
+    print_table(phases, args.pages)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""CPU seconds of groups of processes over a phase of the benchmark (psutil).
+
+A sampler thread reads each group's processes every `interval` seconds, so processes that
+start and exit during the phase (pool children, PostgreSQL backends) are counted up to
+their last sample; a process alive at the phase's start counts only what it used since.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import psutil
+
+# A group yields the processes it owns right now.
+Finder = Callable[[], Iterable[psutil.Process]]
+
+
+def tree(*pids: int) -> Finder:
+    """The processes `pids` and all their descendants."""
+
+    def find() -> list[psutil.Process]:
+        found: list[psutil.Process] = []
+        for pid in pids:
+            try:
+                root = psutil.Process(pid)
+                found += [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+        return found
+
+    return find
+
+
+def single(pid: int) -> Finder:
+    """The process `pid` alone (not its children)."""
+
+    def find() -> list[psutil.Process]:
+        try:
+            return [psutil.Process(pid)]
+        except psutil.Error:
+            return []
+
+    return find
+
+
+def matching(predicate: Callable[[psutil.Process], bool]) -> Finder:
+    def find() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["name", "cmdline"]):
+            try:
+                if predicate(process):
+                    found.append(process)
+            except psutil.Error:
+                continue
+        return found
+
+    return find
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _busy(times: psutil._common.scputimes) -> float:
+    # guest time is already inside user time, and idle/iowait are not work.
+    names = ("user", "nice", "system", "irq", "softirq", "steal")
+    return float(sum(getattr(times, name, 0.0) for name in names))
+
+
+@dataclass
+class _Group:
+    finder: Finder
+    baseline: dict[tuple[int, float], float] = field(default_factory=dict)
+    latest: dict[tuple[int, float], float] = field(default_factory=dict)
+
+
+class CpuMeter:
+    def __init__(
+        self, groups: dict[str, Finder], interval: float = 0.25, discover_every: int = 4
+    ) -> None:
+        self.groups = {name: _Group(finder) for name, finder in groups.items()}
+        self.interval = interval
+        # Finding processes scans /proc, which costs far more than reading known ones.
+        self.discover_every = discover_every
+        self._known: dict[str, list[psutil.Process]] = {}
+        self._ticks = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+        self.started = self.stopped = 0.0
+        self._machine_start: psutil._common.scputimes | None = None
+        self.machine_busy = 0.0
+
+    def _sample(self, *, baseline: bool = False, discover: bool = True) -> None:
+        with self._lock:
+            for name, group in self.groups.items():
+                if discover or name not in self._known:
+                    self._known[name] = list(group.finder())
+                for process in self._known[name]:
+                    try:
+                        key = (process.pid, process.create_time())
+                        value = _cpu(process)
+                    except psutil.Error:
+                        continue
+                    if baseline:
+                        group.baseline[key] = value
+                    group.latest[key] = value
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._ticks += 1
+            self._sample(discover=self._ticks % self.discover_every == 0)
+
+    def __enter__(self) -> CpuMeter:
+        self._machine_start = psutil.cpu_times()
+        self._sample(baseline=True)
+        self.started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.stopped = time.monotonic()
+        end = psutil.cpu_times()
+        assert self._machine_start is not None
+        self.machine_busy = _busy(end) - _busy(self._machine_start)
+
+    def seconds(self) -> dict[str, float]:
+        with self._lock:
+            return {
+                name: sum(
+                    value - group.baseline.get(key, 0.0) for key, value in group.latest.items()
+                )
+                for name, group in self.groups.items()
+            }

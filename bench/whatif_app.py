@@ -1,0 +1,26 @@
+"""The Celery app of the bench's workers when what-ifs are on: `celery -A bench.whatif_app`.
+
+It is config's app, plus the patches named in BENCH_WHATIF (bench/whatif.py), applied in
+each pool child once Django is set up. Without BENCH_WHATIF it changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import signals
+
+from bench import whatif
+from config.celery import app
+
+__all__ = ["app"]
+
+
+@signals.worker_process_init.connect
+def _apply_whatifs(**_: Any) -> None:
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # setup() again would reconfigure logging and drop Celery's
+        django.setup()
+    whatif.apply(whatif.selected())

@@ -1,0 +1,143 @@
+"""What the summary and image services share: deadlines, retry decisions, leases, per-item
+counters and the closing of items (DESIGN "Exact completion": close only after the row's
+write committed, and whoever empties the open set finishes the job)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from isidorus.integrations import job_table
+from isidorus.integrations.redis_client import get_redis
+from isidorus.scrapings import job_state
+from isidorus.scrapings.messaging import MAX_DELAY_SECONDS
+from isidorus.scrapings.services.finish import job_finish_if_done
+
+# Items not started this close to the deadline are handed to a new message instead.
+MIN_CALL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Items to run again in a new message: a retry (attempt + 1) or a deferral (same attempt)."""
+
+    ids: list[int]
+    attempt: int
+    delay_seconds: int
+
+
+@dataclass
+class EnrichmentReport:
+    finished: list[int] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    dropped: int = 0
+    remaining_open: int = -1
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Not done now (deadline near, or another worker holds the work): run again soon."""
+
+    why: str
+
+
+def task_deadline() -> float:
+    # Leave room after the calls for the writes, counters and closing before the soft limit.
+    return time.monotonic() + max(1.0, settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.7)
+
+
+def remaining(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def retry_or_fail(attempt: int, reason: str, retry_after: float | None = None) -> Retry | None:
+    """Retry while attempts remain (None: this was the last attempt)."""
+    if attempt + 1 < settings.ENRICHMENT_MAX_ATTEMPTS:
+        return Retry(reason, retry_after)
+    return None
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> int:
+    backoff = float(settings.ENRICHMENT_RETRY_BASE_SECONDS) * (2**attempt)
+    delay: int = math.ceil(max(backoff, retry_after or 0.0))
+    return min(MAX_DELAY_SECONDS, max(1, delay))
+
+
+def follow_ups_for(
+    attempt: int, retries: Mapping[int, Retry], deferred: list[int]
+) -> list[FollowUp]:
+    found: list[FollowUp] = []
+    if retries:
+        delay = max(retry_delay(attempt + 1, r.retry_after) for r in retries.values())
+        found.append(FollowUp(sorted(retries), attempt + 1, delay))
+    if deferred:
+        found.append(FollowUp(sorted(deferred), attempt, 1))
+    return found
+
+
+def claim_ttl() -> int:
+    return int(settings.CELERY_TASK_TIME_LIMIT) + 2
+
+
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_scripts: dict[str, object] = {}
+
+
+def _script(name: str, source: str) -> object:
+    if name not in _scripts:
+        _scripts[name] = get_redis().register_script(source)
+    return _scripts[name]
+
+
+def lease_acquire(key: str, token: str) -> bool:
+    """Hold `key` for this delivery (re-entrant for the same token; expires like a claim)."""
+    script = _script("lease", _LEASE)
+    return bool(script(keys=[key], args=[token, claim_ttl()]))  # type: ignore[operator]
+
+
+def lease_release(key: str, token: str) -> None:
+    script = _script("release", _RELEASE)
+    script(keys=[key], args=[token])  # type: ignore[operator]
+
+
+def add_item_counters(job_id: str, unit_id: str, counters: Mapping[str, int]) -> None:
+    """Add one finished item's counters to the job item, once per unit id (redelivery-safe)."""
+    job_table.job_item_add_counters_once(job_id, unit_id, counters)
+
+
+def close_finished(job_id: str, items: list[str], report: EnrichmentReport) -> None:
+    """Close items whose rows are committed, then finish the job if nothing is left open."""
+    if not items:
+        return
+    # Claims go first: an item the writer re-opens (after its own crash) must be claimable
+    # by the new message at once. A duplicate that claims it meanwhile finds the row done.
+    job_state.release_claims(job_id=job_id, items=items)
+    report.remaining_open = job_state.close(job_id=job_id, items=items)
+    if report.remaining_open == 0:
+        job_finish_if_done(job_id)
+
+
+def release_follow_up_claims(job_id: str, items: list[str]) -> None:
+    # The follow-up message has a new delivery token; the claims of this one must not block it.
+    job_state.release_claims(job_id=job_id, items=items)

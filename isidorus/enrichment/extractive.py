@@ -1,0 +1,67 @@
+"""The offline summary: a few of the page's own sentences, picked by term weight and position.
+
+Pure Python, no Django. A sentence scores the sum of its distinct terms' weights (term
+frequency in the whole page, damped by log, terms of the title counted double), divided
+by the square root of its term count so long sentences do not win by length alone, plus
+a bonus that decays with position (pages tend to say what they are about first). The best
+sentences are returned in page order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
+
+MODEL_NAME = "offline/extractive"
+PROMPT_VERSION = "extractive-1"
+# A "sentence" longer than this (text without punctuation) is cut at a word boundary.
+MAX_SENTENCE_CHARS = 400
+MIN_SENTENCE_TERMS = 2
+POSITION_WEIGHT = 0.6
+
+# Ideographic full stop and full-width ! and ? end sentences without a following space.
+_CJK_ENDS = "\u3002\uff01\uff1f"
+_SENTENCE_END = re.compile(rf"(?<=[.!?{_CJK_ENDS}])\s+|(?<=[{_CJK_ENDS}])")
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences: list[str] = []
+    for raw in _SENTENCE_END.split(" ".join(text.split())):
+        sentence = raw.strip()
+        while len(sentence) > MAX_SENTENCE_CHARS:
+            head = sentence[:MAX_SENTENCE_CHARS].rpartition(" ")[0] or sentence[:MAX_SENTENCE_CHARS]
+            sentences.append(head.strip())
+            sentence = sentence[len(head) :].strip()
+        if sentence:
+            sentences.append(sentence)
+    return sentences
+
+
+def _weights(text: str, title: str) -> dict[str, float]:
+    counts = count_terms(text, ENGLISH_STOP_WORDS)
+    for term in count_terms(title, ENGLISH_STOP_WORDS):
+        counts[term] = counts.get(term, 0) * 2 + 1
+    return {term: 1.0 + math.log(count) for term, count in counts.items()}
+
+
+def extractive_summary(text: str, *, title: str = "", sentences: int = 3) -> str:
+    """Up to `sentences` sentences of `text`, in page order; "" for a page without text."""
+    candidates = split_sentences(text)
+    if len(candidates) <= sentences:
+        return " ".join(candidates)
+    weights = _weights(text, title)
+    top = max(weights.values(), default=1.0)
+    scored: list[tuple[float, int]] = []
+    for index, sentence in enumerate(candidates):
+        terms = count_terms(sentence, ENGLISH_STOP_WORDS)
+        if len(terms) < MIN_SENTENCE_TERMS:
+            continue
+        content = sum(weights.get(term, 0.0) for term in terms) / (top * math.sqrt(len(terms)))
+        scored.append((content + POSITION_WEIGHT / (1 + index), index))
+    if not scored:
+        return " ".join(candidates[:sentences])
+    best = sorted(scored, key=lambda pair: (-pair[0], pair[1]))[:sentences]
+    chosen = sorted(index for _, index in best)
+    return " ".join(candidates[index] for index in chosen)

@@ -1,0 +1,235 @@
+"""The page-summarizer stage: summarise pages by id, write the summary, close the item.
+
+1. Claim the message's open items (a duplicate delivery of a claimed item is dropped) and
+   load the pages from PostgreSQL: the page text never travels in a message.
+2. A page that already has a summary or a recorded error is done: only its counters (once)
+   and its item remain.
+3. Summarise: offline (extractive) in this thread; with an LLM, calls run in a small pool,
+   each reserving its estimate from the job's token budget first.
+4. Write each result with a conditional update (a concurrent duplicate cannot overwrite
+   it), add the page's counters once (`sum-<page id>`), then close the items.
+Retryable provider failures (429, 5xx, timeouts) come back as follow-ups: a new message
+with a delay, so no task sleeps; after ENRICHMENT_MAX_ATTEMPTS the reason is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from isidorus.enrichment import extractive, prompts
+from isidorus.enrichment.budget import EXHAUSTED, budget_reserve, budget_settle
+from isidorus.enrichment.common import (
+    MIN_CALL_SECONDS,
+    Deferred,
+    EnrichmentReport,
+    Retry,
+    add_item_counters,
+    claim_ttl,
+    close_finished,
+    follow_ups_for,
+    release_follow_up_claims,
+    remaining,
+    retry_or_fail,
+    task_deadline,
+)
+from isidorus.enrichment.providers import (
+    LanguageModel,
+    ProviderError,
+    provider_timeout,
+    summary_model,
+)
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import job_config, job_is_stopped
+from isidorus.scrapings.models import Page
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Summary:
+    text: str
+    model: str
+    prompt_version: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason: str
+    model: str
+
+
+SummaryResult = Summary | Failure | Retry | Deferred
+
+
+@dataclass(frozen=True)
+class _PageInput:
+    id: int
+    url: str
+    title: str
+    text: str
+
+
+def _is_done(page: Page) -> bool:
+    return bool(page.summary or page.summary_error)
+
+
+def summarize_offline(page: _PageInput) -> SummaryResult:
+    text = extractive.extractive_summary(
+        page.text, title=page.title, sentences=settings.SUMMARY_SENTENCES
+    )
+    if not text:
+        return Failure("no_text", extractive.MODEL_NAME)
+    return Summary(text, extractive.MODEL_NAME, extractive.PROMPT_VERSION)
+
+
+def summarize_with_llm(
+    model: LanguageModel,
+    page: _PageInput,
+    *,
+    job_id: str,
+    token_budget: int | None,
+    attempt: int,
+    deadline: float,
+) -> SummaryResult:
+    name = f"{model.provider}/{model.model}"
+    left = remaining(deadline)
+    if left < MIN_CALL_SECONDS:
+        return Deferred("deadline")
+    prompt = prompts.summary_prompt(
+        title=page.title,
+        url=page.url,
+        text=page.text,
+        max_input_tokens=settings.SUMMARY_MAX_INPUT_TOKENS,
+    )
+    max_tokens = settings.SUMMARY_MAX_OUTPUT_TOKENS
+    estimate = prompts.estimate_tokens(prompts.SUMMARY_SYSTEM + prompt) + max_tokens
+    if not budget_reserve(job_id, token_budget, estimate):
+        return Failure(EXHAUSTED, name)
+    try:
+        completion = model.complete(
+            system=prompts.SUMMARY_SYSTEM,
+            prompt=prompt,
+            max_tokens=max_tokens,
+            timeout=min(provider_timeout(model), left),
+        )
+    except ProviderError as error:
+        budget_settle(job_id, token_budget, estimate, 0)
+        logger.info("summary of page %s failed: %s (attempt %d)", page.id, error.reason, attempt)
+        retry = retry_or_fail(attempt, error.reason, error.retry_after) if error.retryable else None
+        return retry or Failure(error.reason, name)
+    used = completion.input_tokens + completion.output_tokens
+    budget_settle(job_id, token_budget, estimate, used)
+    return Summary(
+        completion.text,
+        name,
+        prompts.SUMMARY_PROMPT_VERSION,
+        completion.input_tokens,
+        completion.output_tokens,
+    )
+
+
+def _write(page_id: int, result: Summary | Failure) -> None:
+    pending = Page.objects.filter(pk=page_id, summary="", summary_error="")
+    if isinstance(result, Summary):
+        pending.update(
+            summary=result.text,
+            summary_model=result.model[:200],
+            summary_prompt_version=result.prompt_version,
+            summary_input_tokens=result.input_tokens,
+            summary_output_tokens=result.output_tokens,
+        )
+    else:
+        pending.update(summary_error=result.reason[:64], summary_model=result.model[:200])
+
+
+def add_counters(job_id: str, page_ids: list[int]) -> None:
+    rows = Page.objects.filter(pk__in=page_ids).values_list(
+        "pk", "summary", "summary_error", "summary_input_tokens", "summary_output_tokens"
+    )
+    for page_id, summary, error, tokens_in, tokens_out in rows:
+        counters = {"summary_tokens_in": tokens_in, "summary_tokens_out": tokens_out}
+        if summary:
+            counters["summaries"] = 1
+        elif error == EXHAUSTED:
+            counters["enrichment_token_budget_exhausted"] = 1
+        elif error:
+            counters["summaries_failed"] = 1
+            counters[f"summaries_failed_{error}"] = 1
+        add_item_counters(job_id, f"sum-{page_id}", counters)
+
+
+def summarize_pages(
+    *, job_id: str, page_ids: list[int], attempt: int = 0, delivery_token: str
+) -> EnrichmentReport:
+    report = EnrichmentReport()
+    job = job_config(job_id)
+    if job is None or job_is_stopped(job_id):
+        report.dropped = len(page_ids)
+        return report
+    items = {job_state.summary_item(page_id): page_id for page_id in page_ids}
+    claimed = job_state.claim(
+        job_id=job_id, items=list(items), token=delivery_token, ttl=claim_ttl()
+    )
+    ids = [items[item] for item in claimed]
+    report.dropped = len(page_ids) - len(ids)
+    if not ids:
+        return report
+    deadline = task_deadline()
+    pages = {
+        page.pk: page
+        for page in Page.objects.filter(pk__in=ids, scraping_id=job_id).only(
+            "pk", "url", "title", "text", "summary", "summary_error"
+        )
+    }
+    # A page deleted meanwhile has nothing left to do: its item just closes.
+    finished = [page_id for page_id in ids if page_id not in pages or _is_done(pages[page_id])]
+    todo = [
+        _PageInput(page.pk, page.url, page.title, page.text)
+        for page_id, page in pages.items()
+        if page_id not in finished
+    ]
+    results = _summarize(job_id, todo, token_budget=job.token_budget, attempt=attempt,
+                         deadline=deadline)  # fmt: skip
+    retries: dict[int, Retry] = {}
+    deferred: list[int] = []
+    for page_id, result in results.items():
+        if isinstance(result, Retry):
+            retries[page_id] = result
+        elif isinstance(result, Deferred):
+            deferred.append(page_id)
+        else:
+            _write(page_id, result)
+            finished.append(page_id)
+    report.follow_ups = follow_ups_for(attempt, retries, deferred)
+    release_follow_up_claims(job_id, [job_state.summary_item(i) for i in [*retries, *deferred]])
+    add_counters(job_id, [page_id for page_id in finished if page_id in pages])
+    report.finished = finished
+    close_finished(job_id, [job_state.summary_item(page_id) for page_id in finished], report)
+    return report
+
+
+def _summarize(
+    job_id: str, todo: list[_PageInput], *, token_budget: int | None, attempt: int,
+    deadline: float,
+) -> dict[int, SummaryResult]:  # fmt: skip
+    if not todo:
+        return {}
+    model = summary_model()
+    if model is None:
+        return {page.id: summarize_offline(page) for page in todo}
+    llm = model  # bound for the closure
+
+    def run(page: _PageInput) -> SummaryResult:
+        return summarize_with_llm(
+            llm, page, job_id=job_id, token_budget=token_budget, attempt=attempt,
+            deadline=deadline,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=min(settings.ENRICHMENT_THREADS, len(todo))) as pool:
+        return dict(zip([page.id for page in todo], pool.map(run, todo), strict=True))

@@ -1,0 +1,51 @@
+"""The offline summary: the page's own key sentences, pure Python."""
+
+from __future__ import annotations
+
+from isidorus.enrichment.extractive import extractive_summary, split_sentences
+from tests.enrichment.helpers import ARTICLE
+
+
+def test_the_summary_keeps_the_sentences_about_the_page_topic() -> None:
+    summary = extractive_summary(ARTICLE, title="Bell Rock lighthouse", sentences=3)
+    chosen = split_sentences(summary)
+    assert len(chosen) == 3
+    assert all(sentence in ARTICLE for sentence in chosen)
+    assert "lighthouse" in summary.lower()
+    assert "keepers" in summary.lower()
+    # Sentences that say nothing about the topic are left out.
+    assert "gift shop" not in summary
+    assert "weather" not in summary
+
+
+def test_sentences_stay_in_page_order() -> None:
+    summary = extractive_summary(ARTICLE, title="Bell Rock lighthouse", sentences=3)
+    positions = [ARTICLE.index(sentence) for sentence in split_sentences(summary)]
+    assert positions == sorted(positions)
+
+
+def test_a_short_page_is_its_own_summary_and_an_empty_page_has_none() -> None:
+    assert extractive_summary("Alpha page. To B", sentences=3) == "Alpha page. To B"
+    assert extractive_summary("   ", sentences=3) == ""
+
+
+def test_text_without_punctuation_is_cut_into_bounded_pieces() -> None:
+    text = " ".join(["lighthouse keepers"] * 500)
+    summary = extractive_summary(text, sentences=2)
+    assert 0 < len(summary) <= 2 * 400 + 1
+
+
+def test_other_languages_and_scripts_are_split_into_sentences() -> None:
+    assert split_sentences("Der Leuchtturm steht. Er ist alt! 灯台は古い。今も光る\uff1f ok") == [
+        "Der Leuchtturm steht.",
+        "Er ist alt!",
+        "灯台は古い。",
+        "今も光る\uff1f",
+        "ok",
+    ]
+    german = (
+        "Der Leuchtturm von Bell Rock steht im Meer. Die Wärter lebten im Leuchtturm. "
+        "Das Wetter war oft schlecht. Heute zeigt ein Museum die Geschichte der Wärter."
+    )
+    summary = extractive_summary(german, title="Leuchtturm", sentences=2)
+    assert "Leuchtturm" in summary
