@@ -41,6 +41,15 @@ class Counters:
     failed_by_reason: dict[str, int] = field(default_factory=dict)
     links: int = 0
     images: int = 0
+    enrichment: dict[str, int] = field(default_factory=dict)
+
+
+# Enrichment counters on the job item, shown as they are (all totals for the job).
+ENRICHMENT_COUNTERS = (
+    "summaries", "summaries_failed", "images_stored", "images_failed", "images_skipped",
+    "image_descriptions_failed", "summary_tokens_in", "summary_tokens_out",
+    "image_tokens_in", "image_tokens_out", "enrichment_token_budget_exhausted",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ def counters_from_item(item: Mapping[str, Any]) -> Counters:
         failed_by_reason=_by_reason(item, "failed_"),
         links=_count(item.get("links")),
         images=_count(item.get("images")),
+        enrichment={name: _count(item.get(name)) for name in ENRICHMENT_COUNTERS},
     )
 
 

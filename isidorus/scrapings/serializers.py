@@ -210,6 +210,10 @@ class CountersSerializer(serializers.Serializer[Any]):
     failed_by_reason = serializers.DictField(child=serializers.IntegerField())
     links = serializers.IntegerField()
     images = serializers.IntegerField()
+    enrichment = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Summaries and images done or failed, and LLM tokens in and out, for the job.",
+    )
 
 
 class ScrapingDetailSerializer(ScrapingSerializer):

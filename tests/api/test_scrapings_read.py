@@ -158,6 +158,8 @@ def test_the_detail_reads_live_status_and_counters_from_dynamodb(
         "pages_fetched": 8, "pages_failed": 1, "pages_skipped": 3,
         "failed_http_5xx": 1, "skipped_robots_disallowed": 2, "skipped_out_of_scope": 1,
         "skipped_duplicate": 5, "links": 40, "images": 6,
+        "summaries": 7, "summary_tokens_in": 1200, "summary_tokens_out": 90,
+        "images_stored": 5, "images_failed": 1, "image_tokens_in": 400, "image_tokens_out": 60,
     }  # fmt: skip
     assert job_item_add_counters_once(job_id, "batch-1", counts)
 
@@ -174,7 +176,13 @@ def test_the_detail_reads_live_status_and_counters_from_dynamodb(
         "failed_by_reason": {"http_5xx": 1},
         "links": 40,
         "images": 6,
-    }
+        "enrichment": {
+            "summaries": 7, "summaries_failed": 0, "images_stored": 5, "images_failed": 1,
+            "images_skipped": 0, "image_descriptions_failed": 0, "summary_tokens_in": 1200,
+            "summary_tokens_out": 90, "image_tokens_in": 400, "image_tokens_out": 60,
+            "enrichment_token_budget_exhausted": 0,
+        },
+    }  # fmt: skip
     assert (body["depth"], body["include"], body["url"]) == (2, ["/docs/"], job.url)
     assert body["started_at"].endswith("Z")
     assert body["finished_at"] is None
