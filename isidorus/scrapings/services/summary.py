@@ -66,6 +66,7 @@ def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
         "top_terms": [{"term": t["term"], "count": t["total"], "pages": t["pages"]} for t in terms],
         "links": Link.objects.filter(scraping_id=job_id).count(),
         "images": Image.objects.filter(scraping_id=job_id).count(),
+        "summaries": pages.exclude(summary="").count(),
         "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
         "pages_per_second": round(fetched / elapsed, 2) if elapsed else None,
     }

@@ -65,7 +65,7 @@ class Command(BaseCommand):
             total = done + progress["open"]
             filled = int(BAR_WIDTH * done / total) if total else 0
             line = (
-                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} pages "
+                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} work items "
                 f"({progress['fetched']} fetched, {progress['failed']} failed, "
                 f"{progress['skipped']} skipped) "
                 f"{progress['fetched'] / max(elapsed, 0.001):.1f} pages/s"
@@ -99,6 +99,9 @@ class Command(BaseCommand):
                 write(f"         {kind} {reason}: {count}")
         terms = ", ".join(f"{t['term']} ({t['count']})" for t in summary["top_terms"])
         write(f"terms:   {terms or '-'}")
-        write(f"links:   {summary['links']}   images: {summary['images']}")
+        write(
+            f"links:   {summary['links']}   images: {summary['images']}"
+            f"   summaries: {summary['summaries']}"
+        )
         rate = summary["pages_per_second"]
         write(f"elapsed: {summary['elapsed_seconds']}s" + (f"   {rate} pages/s" if rate else ""))
