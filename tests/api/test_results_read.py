@@ -439,3 +439,26 @@ def test_the_schema_documents_the_result_endpoints() -> None:
     components = schema["components"]["schemas"]
     assert set(components["JobImage"]["properties"]) >= {"s3_key", "described_by_llm"}
     assert set(components["JobLink"]["properties"]) >= {"page_id", "source_url"}
+
+
+def test_a_walk_through_the_pages_sees_each_once_while_more_are_written(
+    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+) -> None:
+    job = make_job()
+    other_job = make_job()
+    expected = [make_page(job, f"http://example.com/{n}").pk for n in range(7)]
+    seen: list[int] = []
+    url: str | None = f"/api/v1/scrapings/{job.pk}/pages/?page_size=3"
+    fetches = 0
+    while url is not None:
+        body = api.get(url).json()
+        seen += [page["id"] for page in body["results"]]
+        url = body["next"]
+        fetches += 1
+        assert fetches < 20, "the walk does not end"
+        if fetches <= 3:
+            # The crawl is still writing: this job's pages and another job's.
+            expected += [make_page(job, f"http://example.com/new{fetches}-{n}").pk for n in (1, 2)]
+            make_page(other_job, f"http://example.com/theirs{fetches}")
+    assert seen == expected
+    assert len(set(seen)) == len(seen) == 13
