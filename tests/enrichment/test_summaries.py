@@ -172,3 +172,22 @@ def test_work_for_a_stopped_job_is_dropped(stack: Any, openai_server: FakeLLMSer
     assert _run(job_id, [page_id]).dropped == 1
     assert openai_server.recorded() == []
     assert Page.objects.get(pk=page_id).summary == ""
+
+
+def test_ollama_summaries_go_through_its_openai_compatible_endpoint(stack: Any) -> None:
+    reply = Reply(text="Bell Rock is a lighthouse at sea.", input_tokens=150, output_tokens=12)
+    with FakeLLMServer("openai", default=reply) as server:
+        stack.SUMMARY_PROVIDER = "ollama"
+        stack.OLLAMA_BASE_URL = server.base_url
+        stack.OLLAMA_SUMMARY_MODEL = "llama-test"
+        stack.OLLAMA_TIMEOUT_SECONDS = 3.0
+        job_id, [page_id] = _job_with_pages()
+        _run(job_id, [page_id])
+        requests = server.recorded()
+    assert len(requests) == 1
+    assert requests[0].path.endswith("/chat/completions")
+    assert requests[0].body["model"] == "llama-test"
+    page = Page.objects.get(pk=page_id)
+    assert page.summary == "Bell Rock is a lighthouse at sea."
+    assert page.summary_model == "ollama/llama-test"
+    assert (page.summary_input_tokens, page.summary_output_tokens) == (150, 12)
