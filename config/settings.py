@@ -158,6 +158,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Isidorus API",
     "VERSION": "1.0.0",
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "isidorus.scrapings.models.JobStatus"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "isidorus.core.schema_hooks.add_common_error_responses",
+    ],
 }
 
 # --- Redis --------------------------------------------------------------------------

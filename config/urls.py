@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView
 
+from isidorus.core.errors import error_body
 from isidorus.core.views import health
 
 urlpatterns = [
@@ -12,3 +15,13 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include("config.api_urls")),
 ]
+
+
+def api_aware_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Unmatched URLs under /api/ answer in the API's JSON error shape, not Django's HTML."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "no such resource"), status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = api_aware_not_found

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +20,11 @@ from isidorus.core.errors import ApiError
 
 
 class ApiKeyListCreateApi(OwnerApiView):
-    @extend_schema(responses=ApiKeySerializer(many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            name="ApiKeyList", fields={"results": ApiKeySerializer(many=True)}
+        )
+    )
     def get(self, request: Request) -> Response:
         keys = ApiKey.objects.filter(owner=request.user)
         return Response({"results": ApiKeySerializer(keys, many=True).data})
