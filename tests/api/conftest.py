@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from isidorus.accounts.services import api_key_create
+from isidorus.scrapings.models import Page, Scraping
 
 
 @pytest.fixture
@@ -42,3 +43,22 @@ def client_for() -> Callable[[str], APIClient]:
 @pytest.fixture
 def api(raw_key: str, client_for: Callable[[str], APIClient]) -> APIClient:
     return client_for(raw_key)
+
+
+@pytest.fixture
+def make_job(owner: Any) -> Callable[..., Scraping]:
+    def make(**fields: Any) -> Scraping:
+        fields.setdefault("owner", owner)
+        fields.setdefault("url", "http://example.com/")
+        return Scraping.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_page() -> Callable[..., Page]:
+    def make(job: Scraping, url: str, **fields: Any) -> Page:
+        fields.setdefault("outcome", "fetched")
+        return Page.objects.create(scraping=job, url=url, url_hash=url[-40:], **fields)
+
+    return make

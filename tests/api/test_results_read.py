@@ -17,25 +17,6 @@ pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
 
 
-@pytest.fixture
-def make_job(owner: Any) -> Callable[..., Scraping]:
-    def make(**fields: Any) -> Scraping:
-        fields.setdefault("owner", owner)
-        fields.setdefault("url", "http://example.com/")
-        return Scraping.objects.create(**fields)
-
-    return make
-
-
-@pytest.fixture
-def make_page() -> Callable[..., Page]:
-    def make(job: Scraping, url: str, **fields: Any) -> Page:
-        fields.setdefault("outcome", "fetched")
-        return Page.objects.create(scraping=job, url=url, url_hash=url[-40:], **fields)
-
-    return make
-
-
 def add_terms(page: Page, counts: dict[str, int]) -> None:
     PageTerm.objects.bulk_create(
         PageTerm(scraping_id=page.scraping_id, page=page, term=term, count=count)

@@ -27,25 +27,6 @@ T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def make_job(owner: Any) -> Callable[..., Scraping]:
-    def make(**fields: Any) -> Scraping:
-        fields.setdefault("owner", owner)
-        fields.setdefault("url", "http://example.com/")
-        return Scraping.objects.create(**fields)
-
-    return make
-
-
-@pytest.fixture
-def make_page() -> Callable[..., Page]:
-    def make(job: Scraping, url: str, **fields: Any) -> Page:
-        fields.setdefault("outcome", "fetched")
-        return Page.objects.create(scraping=job, url=url, url_hash=url[-40:], **fields)
-
-    return make
-
-
-@pytest.fixture
 def live_items(aws_resources: dict[str, str]) -> Iterator[list[str]]:
     """Job ids whose DynamoDB items are deleted after the test."""
     job_ids: list[str] = []

@@ -21,25 +21,6 @@ pytestmark = pytest.mark.django_db
 SEARCH_URL = "/api/v1/search/"
 
 
-@pytest.fixture
-def make_job(owner: Any) -> Callable[..., Scraping]:
-    def make(**fields: Any) -> Scraping:
-        fields.setdefault("owner", owner)
-        fields.setdefault("url", "http://example.com/")
-        return Scraping.objects.create(**fields)
-
-    return make
-
-
-@pytest.fixture
-def make_page() -> Callable[..., Page]:
-    def make(job: Scraping, url: str, **fields: Any) -> Page:
-        fields.setdefault("outcome", "fetched")
-        return Page.objects.create(scraping=job, url=url, url_hash=url[-40:], **fields)
-
-    return make
-
-
 def search(api: APIClient, q: str, **params: Any) -> dict[str, Any]:
     response = api.get(SEARCH_URL, {"q": q, **params})
     assert response.status_code == 200, response.content
