@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from django.conf import settings
 from isidorus.integrations import job_table
 from isidorus.integrations.redis_client import get_redis
 from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.messaging import MAX_DELAY_SECONDS
 from isidorus.scrapings.services.finish import job_finish_if_done
 
@@ -141,3 +142,25 @@ def close_finished(job_id: str, items: list[str], report: EnrichmentReport) -> N
 def release_follow_up_claims(job_id: str, items: list[str]) -> None:
     # The follow-up message has a new delivery token; the claims of this one must not block it.
     job_state.release_claims(job_id=job_id, items=items)
+
+
+def claim_work(
+    *,
+    job_id: str,
+    ids: list[int],
+    item_of: Callable[[int], str],
+    delivery_token: str,
+    report: EnrichmentReport,
+) -> tuple[JobConfig, list[int]] | None:
+    """The job and the ids this delivery may work on, or None (job gone, or all claimed)."""
+    job = job_config(job_id)
+    if job is None or job_is_stopped(job_id):
+        report.dropped = len(ids)
+        return None
+    items = {item_of(unit_id): unit_id for unit_id in ids}
+    claimed = job_state.claim(
+        job_id=job_id, items=list(items), token=delivery_token, ttl=claim_ttl()
+    )
+    mine = [items[item] for item in claimed]
+    report.dropped = len(ids) - len(mine)
+    return (job, mine) if mine else None

@@ -41,7 +41,7 @@ from isidorus.enrichment.common import (
     EnrichmentReport,
     Retry,
     add_item_counters,
-    claim_ttl,
+    claim_work,
     close_finished,
     follow_ups_for,
     lease_acquire,
@@ -67,7 +67,7 @@ from isidorus.enrichment.providers import (
     vision_model,
 )
 from isidorus.scrapings import job_state
-from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
+from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import Image, ImageDescription
 
 logger = logging.getLogger(__name__)
@@ -386,18 +386,13 @@ def extract_images(
     *, job_id: str, image_ids: list[int], attempt: int = 0, delivery_token: str
 ) -> EnrichmentReport:
     report = EnrichmentReport()
-    job = job_config(job_id)
-    if job is None or job_is_stopped(job_id):
-        report.dropped = len(image_ids)
+    work = claim_work(
+        job_id=job_id, ids=image_ids, item_of=job_state.image_item,
+        delivery_token=delivery_token, report=report,
+    )  # fmt: skip
+    if work is None:
         return report
-    items = {job_state.image_item(image_id): image_id for image_id in image_ids}
-    claimed = job_state.claim(
-        job_id=job_id, items=list(items), token=delivery_token, ttl=claim_ttl()
-    )
-    ids = [items[item] for item in claimed]
-    report.dropped = len(image_ids) - len(ids)
-    if not ids:
-        return report
+    job, ids = work
     run = _ImageRun(job, attempt=attempt, deadline=task_deadline(), token=delivery_token)
     rows = {row.pk: row for row in Image.objects.filter(pk__in=ids, scraping_id=job_id)}
     # A row deleted meanwhile has nothing left to do: its item just closes.

@@ -28,7 +28,7 @@ from isidorus.enrichment.common import (
     EnrichmentReport,
     Retry,
     add_item_counters,
-    claim_ttl,
+    claim_work,
     close_finished,
     follow_ups_for,
     release_follow_up_claims,
@@ -43,7 +43,6 @@ from isidorus.enrichment.providers import (
     summary_model,
 )
 from isidorus.scrapings import job_state
-from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.models import Page
 
 logger = logging.getLogger(__name__)
@@ -168,18 +167,13 @@ def summarize_pages(
     *, job_id: str, page_ids: list[int], attempt: int = 0, delivery_token: str
 ) -> EnrichmentReport:
     report = EnrichmentReport()
-    job = job_config(job_id)
-    if job is None or job_is_stopped(job_id):
-        report.dropped = len(page_ids)
+    work = claim_work(
+        job_id=job_id, ids=page_ids, item_of=job_state.summary_item,
+        delivery_token=delivery_token, report=report,
+    )  # fmt: skip
+    if work is None:
         return report
-    items = {job_state.summary_item(page_id): page_id for page_id in page_ids}
-    claimed = job_state.claim(
-        job_id=job_id, items=list(items), token=delivery_token, ttl=claim_ttl()
-    )
-    ids = [items[item] for item in claimed]
-    report.dropped = len(page_ids) - len(ids)
-    if not ids:
-        return report
+    job, ids = work
     deadline = task_deadline()
     pages = {
         page.pk: page
