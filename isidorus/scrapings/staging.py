@@ -15,18 +15,23 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from isidorus.integrations.aws import s3_client
+from isidorus.scrapings import job_state
 
 
 def staging_key(job_id: str, batch_id: str) -> str:
     return f"staging/{job_id}/{batch_id}.json.gz"
 
 
-def stage_put(key: str, payload: dict[str, Any]) -> None:
+def stage_put(job_id: str, key: str, payload: dict[str, Any]) -> None:
     body = gzip.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 5)
     s3_client().put_object(
         Bucket=settings.S3_BUCKET, Key=key, Body=body, ContentType="application/json",
         ContentEncoding="gzip",
     )  # fmt: skip
+    # Checked after the write: a delete buries the job before it lists staged objects, so
+    # either its listing sees this object or this check sees the tombstone.
+    if job_state.is_buried(job_id):
+        stage_delete(key)
 
 
 def stage_get(key: str) -> dict[str, Any] | None:

@@ -52,7 +52,7 @@ def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
     found = discover(job, [({"u": entry["u"], "d": depth}, links)])
     batch_id = f"expand-{fingerprint[:16]}-{depth}"
     key = staging_key(job_id, batch_id)
-    stage_put(key, {"pages": found.records, "duplicates": found.duplicates})
+    stage_put(job_id, key, {"pages": found.records, "duplicates": found.duplicates})
     dispatch(job_id, found)
     publish(WRITE_TASK, WRITER, {"job": job_id, "batch": batch_id, "key": key, "items": [item]})
     return "expanded"

@@ -157,7 +157,7 @@ def record_poisoned(job_id: str, entries: list[dict[str, Any]]) -> None:
     items = [job_state.page_item(url_fingerprint(entry["u"])) for entry in entries]
     batch_id = "poison-" + hashlib.sha1(json.dumps(sorted(items)).encode()).hexdigest()[:24]
     key = staging_key(job_id, batch_id)
-    stage_put(key, {"pages": records, "duplicates": 0})
+    stage_put(job_id, key, {"pages": records, "duplicates": 0})
     write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
 
 

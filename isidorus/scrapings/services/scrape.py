@@ -213,7 +213,7 @@ def scrape_batch(
     report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
     key = staging_key(job_id, report.batch_id)
     if outcomes:
-        stage_put(key, {"pages": records, "duplicates": found.duplicates})
+        stage_put(job_id, key, {"pages": records, "duplicates": found.duplicates})
     dispatch(job_id, found)
     report.children = len(found.to_fetch)
 
