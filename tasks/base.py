@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from celery import Task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 
 from isidorus.scrapings.job_state import JobStateLost
+from isidorus.scrapings.messaging import MAX_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
+
+# What PostgreSQL raises when the connection drops mid-query (server restart, failover, a
+# killed backend) or a transaction is cut off (deadlock, serialization failure).
+DATABASE_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+# Seconds before the first retry after a dropped connection; doubled on each retry.
+DATABASE_RETRY_BASE_SECONDS = 1
 
 
 class IsidorusTask(Task):  # type: ignore[misc]
@@ -29,3 +37,19 @@ class IsidorusTask(Task):  # type: ignore[misc]
             logger.error("%s; failing the job", lost)
             job_fail_lost_state(lost.job_id)
             return None
+
+    def retry_on_a_new_connection(self, error: Exception) -> NoReturn:
+        """Run this message again soon, on a fresh database connection.
+
+        Only for tasks whose work is one transaction plus idempotent steps: the transaction
+        the drop cut off rolled back, so the retry starts over. Without this the message
+        would wait out the whole SQS visibility timeout and spend one of its receives.
+        The retry is a new message delayed by SQS (DelaySeconds), not a Celery countdown,
+        which a worker would hold unacknowledged; after max_retries the error is raised
+        and the message is redelivered by SQS as any failure is.
+        """
+        # The broken connection must not be reused by the retry or by the next task.
+        connection.close()
+        delay = min(MAX_DELAY_SECONDS, DATABASE_RETRY_BASE_SECONDS * 2**self.request.retries)
+        logger.warning("database connection lost (%s); retrying in %ds", error, delay)
+        raise self.retry(exc=error, countdown=0, delay_seconds=delay)
