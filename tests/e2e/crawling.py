@@ -9,7 +9,12 @@ from django.contrib.auth import get_user_model
 from isidorus.integrations.job_table import TERMINAL, job_item_get
 from isidorus.scrapings.models import Page
 from isidorus.scrapings.services.start import StartRequest, scraping_start
+from tests.support.gate import Gate
 from tests.support.waiting import wait_for
+from tests.support.workers import WorkerProcess
+
+# The worker environment of the enrichment tests (the `enrichment_on` fixture).
+ENRICHMENT_ON = {"ISIDORUS_ENRICHMENT_ENABLED": "true", "ENRICHMENT_RETRY_BASE_SECONDS": "0.5"}
 
 
 def crawl_owner(username: str = "crawler") -> Any:
@@ -36,3 +41,16 @@ def outcomes(job_id: str, origin: str) -> dict[str, tuple[str, str]]:
     """{path or full URL: (outcome, reason)} for every page row of the job."""
     rows = Page.objects.filter(scraping_id=job_id).values_list("url", "outcome", "reason")
     return {url.removeprefix(origin) or "/": (outcome, reason) for url, outcome, reason in rows}
+
+
+def kill_while_held(worker: WorkerProcess, gate: Gate, timeout: float = 60) -> None:
+    """SIGKILL `worker` while one of its requests waits at `gate`: surely in mid-task."""
+    gate.close()
+    try:
+        wait_for(
+            lambda: gate.held > 0,
+            timeout=timeout, message=f"a request of {worker.name} to be held at the gate",
+        )  # fmt: skip
+        worker.kill()
+    finally:
+        gate.open()

@@ -19,7 +19,6 @@ from tests.support.site import FixtureSite, Route, html
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-ENRICHMENT_ON = {"ISIDORUS_ENRICHMENT_ENABLED": "true", "ENRICHMENT_RETRY_BASE_SECONDS": "0.5"}
 LIGHTHOUSE_PNG = image_bytes("PNG", colour=(200, 30, 30), size=(120, 80))
 SEA_JPEG = image_bytes("JPEG", colour=(20, 60, 200), size=(90, 90))
 PAGE_WORDS = {"/": "lighthouse", "/keepers.html": "keepers", "/fog.html": "fog"}
@@ -55,12 +54,6 @@ def _site_routes() -> dict[str, Route]:
 def site() -> Iterator[FixtureSite]:
     with FixtureSite(_site_routes()) as served:
         yield served
-
-
-@pytest.fixture
-def enrichment_on(settings: Any, redis_clean: Any) -> dict[str, str]:
-    settings.ISIDORUS_ENRICHMENT_ENABLED = True
-    return ENRICHMENT_ON
 
 
 def _s3_object(key: str) -> tuple[bytes, str]:
