@@ -289,7 +289,8 @@ def generate(pages: int) -> None:
     from django.db import transaction
 
     from isidorus.integrations import job_table
-    from isidorus.scrapings.models import Image, JobStatus, Link, Page, PageTerm, Scraping
+    from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
+    from isidorus.scrapings.services.write import job_terms_add
 
     log("wiping the bench database's rows")
     wipe_bench_data()
@@ -330,12 +331,14 @@ def generate(pages: int) -> None:
         rows: list[tuple[JobPlan, int, dict[str, Any]]] = []
         for index in range(start, min(pages, start + chunk)):
             for plan in plans:  # two crawls writing at the same time
-                rows.append((plan, index, plan.page_row(index)))
+                row = plan.page_row(index)
+                if row["outcome"] == "fetched":
+                    row["terms"] = dict(plan.maker.terms(23))
+                rows.append((plan, index, row))
         with transaction.atomic():
             objects = Page.objects.bulk_create(
                 [Page(scraping=plan.job, **row) for plan, _, row in rows], batch_size=500
             )
-            terms: list[PageTerm] = []
             links: list[Link] = []
             images: list[Image] = []
             for (plan, index, row), page in zip(rows, objects, strict=True):
@@ -343,10 +346,6 @@ def generate(pages: int) -> None:
                 if row["outcome"] != "fetched":
                     continue
                 rng = plan.rng
-                terms += [
-                    PageTerm(scraping=plan.job, page=page, term=term, count=count)
-                    for term, count in plan.maker.terms(23)
-                ]
                 for _ in range(35):
                     internal = rng.random() < 0.8
                     target = (
@@ -381,11 +380,15 @@ def generate(pages: int) -> None:
                         )
                         for n in range(2)
                     ]
-            PageTerm.objects.bulk_create(terms, batch_size=5000)
+            for plan in plans:
+                job_terms_add(
+                    str(plan.job.pk),
+                    [row["terms"] for p, _, row in rows if p is plan and "terms" in row],
+                )
             Link.objects.bulk_create(links, batch_size=5000)
             Image.objects.bulk_create(images, batch_size=5000)
         counts["pages"] += len(objects)
-        counts["terms"] += len(terms)
+        counts["terms"] += sum(len(row.get("terms", {})) for _, _, row in rows)
         counts["links"] += len(links)
         counts["images"] += len(images)
         if (start // chunk) % 8 == 7 or start + chunk >= pages:
@@ -423,7 +426,7 @@ def vacuum_analyze() -> None:
         for table in (
             "scrapings_scraping",
             "scrapings_page",
-            "scrapings_pageterm",
+            "scrapings_jobterm",
             "scrapings_link",
             "scrapings_image",
         ):

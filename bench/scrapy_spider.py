@@ -140,7 +140,7 @@ class SiteSpider(CrawlSpider):
             "url": response.url,
             "title": " ".join((response.css("title::text").get() or "").split()),
             "text": text,
-            "terms": count_terms(text, ENGLISH_STOP_WORDS),
+            "terms": count_terms(text, ENGLISH_STOP_WORDS, ordered=False),
             "links": list(links.values()),
             "images": list(images.values()),
         }

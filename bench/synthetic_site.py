@@ -9,7 +9,8 @@ ceil(log40 N) hops), then random pages, plus a few off-site links to 127.0.0.2 t
 host-scoped crawler must not follow (nothing listens there). Text is sentences of
 pseudo-words drawn from a Zipf distribution, so pages have a realistic number of
 distinct terms; pages carry headings, lists, figures with captions, `srcset`, a script
-and a stylesheet.
+and a stylesheet. Two profiles (see PROFILES): `typical`, where about a fifth of the
+HTML is visible text and the rest is markup, and `text-heavy`, where nearly all of it is.
 
 The server is an asyncio HTTP/1.1 keep-alive server forked into a few processes that
 share one listening socket; responses are pre-built bytes, so serving a page is a
@@ -57,6 +58,7 @@ class Site:
     links_per_page: float
     images_per_page: float
     max_depth: int  # hops from / to the farthest page (BFS over the real links)
+    profile: str = "typical"
 
 
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
@@ -111,72 +113,184 @@ def _targets(rng: random.Random, index: int, pages: int) -> list[int]:
     return targets
 
 
+PROFILES = ("typical", "text-heavy")
+# "typical": visible text is about a fifth of the HTML, the rest is markup as on common
+# CMS and framework pages (wrapper divs with utility classes, data attributes, inline SVG
+# icons, meta tags, JSON-LD and an inline JSON state script). "text-heavy": nearly all
+# bytes are visible text (the only profile before; kept as a stress case for text work:
+# terms, stored text and the full-text index all grow with it).
+TYPICAL_TEXT_SHARE = 0.2
+_WRAPPER_CLASSES = (
+    "relative mx-auto max-w-prose px-4 py-2 text-base leading-7 text-gray-800 "
+    "md:px-6 lg:px-8 dark:text-gray-200"
+)
+_LINK_CLASSES = "font-medium text-blue-700 underline-offset-2 hover:underline focus:outline-none"
+_ICON = (
+    "<svg class='icon h-4 w-4' viewBox='0 0 24 24' aria-hidden='true' fill='none' "
+    "stroke='currentColor' stroke-width='2'><path stroke-linecap='round' "
+    "stroke-linejoin='round' d='M13.19 8.688a4.5 4.5 0 0 1 1.242 7.244l-4.5 4.5a4.5 4.5 0 0 "
+    "1-6.364-6.364l1.757-1.757m13.35-.622 1.757-1.757a4.5 4.5 0 0 0-6.364-6.364l-4.5 4.5a4.5 "
+    "4.5 0 0 0 1.242 7.244'/></svg>"
+)
+
+
+def _typical_head(rng: random.Random, index: int, sentences: list[str]) -> str:
+    metas = "".join(
+        f"<meta property='og:{name}' content='{rng.choice(sentences)[:90]}'>"
+        for name in ("title", "description", "site_name", "type", "locale")
+    )
+    preloads = "".join(
+        f"<link rel='preload' as='script' href='/_app/chunks/{rng.randrange(10**8):08x}.js'>"
+        for _ in range(8)
+    )
+    ld = (
+        '<script type=\'application/ld+json\'>{"@context":"https://schema.org",'
+        f'"@type":"Article","headline":"{rng.choice(sentences)[:80]}",'
+        f'"datePublished":"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",'
+        f'"author":{{"@type":"Person","name":"Author {index % 97}"}}}}</script>'
+    )
+    return (
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        + metas
+        + "<meta name='twitter:card' content='summary_large_image'>"
+        + "<link rel='icon' href='/favicon.ico' sizes='any'>"
+        + preloads
+        + ld
+    )
+
+
+def _state_script(rng: random.Random, size: int) -> str:
+    """An inline JSON state blob of about `size` bytes (as SPA frameworks embed)."""
+    entries: list[str] = []
+    total = 0
+    while total < size:
+        entry = (
+            f'{{"id":{rng.randrange(10**6)},"slug":"item-{rng.randrange(10**6)}",'
+            f'"visible":{str(rng.random() < 0.5).lower()},"score":{rng.random():.4f}}}'
+        )
+        entries.append(entry)
+        total += len(entry) + 1
+    return (
+        "<script id='__APP_STATE__' type='application/json'>{\"items\":["
+        + ",".join(entries)
+        + "]}</script>"
+    )
+
+
 def _render_page(
-    rng: random.Random, index: int, pages: int, sentences: list[str], titles: list[str]
+    rng: random.Random,
+    index: int,
+    pages: int,
+    sentences: list[str],
+    titles: list[str],
+    profile: str = "typical",
 ) -> tuple[str, list[int], int]:
+    """(html, link targets, image count) of page `index`."""
+    typical = profile == "typical"
     targets = _targets(rng, index, pages)
     target_bytes = rng.randint(10_000, 90_000)
+    text_budget = target_bytes * TYPICAL_TEXT_SHARE if typical else target_bytes
+    link_attrs = f" class='{_LINK_CLASSES}'" if typical else ""
     title = titles[index % len(titles)]
     nav = [t for t in range(1, min(9, pages)) if t != index]
+    nav_items = (
+        f"<li class='menu-item'><a{link_attrs} href='{page_path(t)}'>{_ICON}"
+        f"<span>{titles[t % len(titles)]}</span></a></li>"
+        if typical
+        else f"<li><a href='{page_path(t)}'>{titles[t % len(titles)]}</a></li>"
+        for t in nav
+    )
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{title} | Page {index}</title>",
         f"<meta name='description' content='{rng.choice(sentences)}'>",
+        _typical_head(rng, index, sentences) if typical else "",
         "<link rel='stylesheet' href='/static/site.css'>",
         "<style>body{font-family:serif;margin:0 auto;max-width:60em}.nav a{padding:4px}</style>",
         f"<script>window.dataLayer=window.dataLayer||[];dataLayer.push({{page:{index}}});</script>",
         "</head><body><header><nav class='nav'><ul>",
-        *(f"<li><a href='{page_path(t)}'>{titles[t % len(titles)]}</a></li>" for t in nav),
+        *nav_items,
         "</ul></nav></header><main><article>",
         f"<h1>{title}</h1>",
     ]
     size = sum(map(len, parts))
+    text_chars = len(title) * 2
     remaining = [t for t in targets if t not in nav]
     images = 0
     section = 0
-    while size < target_bytes or remaining:
+    while (text_chars < text_budget if typical else size < target_bytes) or remaining:
         section += 1
-        block = [f"<section><h2>{rng.choice(titles)} {section}</h2>"]
+        heading = f"{rng.choice(titles)} {section}"
+        text_chars += len(heading)
+        block = [
+            f"<section id='s{section}' class='{_WRAPPER_CLASSES}' data-section='{section}'>"
+            f"<h2 class='group flex items-center gap-2'>{heading}"
+            f"<a class='anchor opacity-0 group-hover:opacity-100' href='#s{section}' "
+            f"aria-label='Link to this section'>{_ICON}</a></h2>"
+            if typical
+            else f"<section><h2>{heading}</h2>"
+        ]
         for _ in range(rng.randint(1, 4)):
-            text = " ".join(rng.choices(sentences, k=rng.randint(3, 9)))
+            # Typical pages carry most links in menus and lists, and shorter paragraphs.
+            sentence_count = rng.randint(1, 3) if typical else rng.randint(3, 9)
+            text = " ".join(rng.choices(sentences, k=sentence_count))
+            text_chars += len(text)
             if remaining:
                 inline = [remaining.pop() for _ in range(min(len(remaining), rng.randint(1, 5)))]
                 words = text.split(" ")
                 for target in inline:
                     at = rng.randrange(len(words))
-                    words[at] = f"<a href='{page_path(target)}'>{words[at]}</a>"
+                    words[at] = f"<a{link_attrs} href='{page_path(target)}'>{words[at]}</a>"
                 text = " ".join(words)
-            block.append(f"<p>{text}</p>")
-        if remaining and rng.random() < 0.3:
-            listed = [remaining.pop() for _ in range(min(len(remaining), rng.randint(3, 10)))]
+            if typical:
+                block.append(
+                    f"<div class='{_WRAPPER_CLASSES}' data-component='paragraph' "
+                    f"data-block-id='{rng.randrange(16**10):010x}'><p class='mb-4'>{text}</p></div>"
+                )
+            else:
+                block.append(f"<p>{text}</p>")
+        if remaining and rng.random() < (0.8 if typical else 0.3):
+            listed = [
+                remaining.pop()
+                for _ in range(min(len(remaining), rng.randint(3, 15 if typical else 10)))
+            ]
             block.append("<ul>")
             block += [
-                f"<li><a href='{page_path(t)}'>{titles[t % len(titles)]}</a></li>" for t in listed
+                f"<li><a{link_attrs} href='{page_path(t)}'>{titles[t % len(titles)]}</a></li>"
+                for t in listed
             ]
+            text_chars += sum(len(titles[t % len(titles)]) for t in listed)
             block.append("</ul>")
         if rng.random() < 0.25:
             image = rng.randrange(500)
             alt = rng.choice(sentences)[:60]
+            caption = rng.choice(sentences)
+            text_chars += len(caption)
             images += 1
             block.append(
                 f"<figure><img src='/img/{image}.jpg' alt='{alt}' "
                 f"srcset='/img/{image}-2x.jpg 2x' width='640' height='480'>"
-                f"<figcaption>{rng.choice(sentences)}</figcaption></figure>"
+                f"<figcaption>{caption}</figcaption></figure>"
             )
         if rng.random() < 0.05:
             reference = f"{EXTERNAL_ORIGIN}/ref/{rng.randrange(20)}"
-            block.append(f"<p>See also <a href='{reference}'>a reference</a>.</p>")
+            block.append(f"<p>See also <a{link_attrs} href='{reference}'>a reference</a>.</p>")
         block.append("</section>")
         chunk = "".join(block)
         parts.append(chunk)
         size += len(chunk)
+    about, footer = rng.choice(sentences), rng.choice(sentences)
+    text_chars += len(about) + len(footer)
     parts += [
-        f"</article><aside><h3>About</h3><p>{rng.choice(sentences)}</p>",
+        f"</article><aside><h3>About</h3><p>{about}</p>",
         "<img src='/img/logo.png' alt='logo'></aside></main>",
-        f"<footer><p>{rng.choice(sentences)}</p><a href='/'>Home</a></footer>",
+        f"<footer><p>{footer}</p><a{link_attrs} href='/'>Home</a></footer>",
         "<script>document.querySelectorAll('a').forEach(function(a){a.dataset.seen=1});</script>",
-        "</body></html>",
     ]
+    size += sum(map(len, parts[-4:]))
+    if typical and size < target_bytes:
+        parts.append(_state_script(rng, target_bytes - size))
+    parts.append("</body></html>")
     return "".join(parts), [*nav, *targets], images + 1
 
 
@@ -188,7 +302,9 @@ def _http_response(body: bytes, content_type: str) -> bytes:
     return head.encode("ascii") + body
 
 
-def build_site(pages: int, seed: int = 4) -> Site:
+def build_site(pages: int, seed: int = 4, profile: str = "typical") -> Site:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known: {PROFILES}")
     rng = random.Random(seed)
     vocabulary = _vocabulary(rng, 6000)
     sentences = _sentences(rng, vocabulary, 6000)
@@ -198,7 +314,7 @@ def build_site(pages: int, seed: int = 4) -> Site:
     graph: list[list[int]] = []
     total_bytes = links = images = 0
     for index in range(pages):
-        html, targets, image_count = _render_page(rng, index, pages, sentences, titles)
+        html, targets, image_count = _render_page(rng, index, pages, sentences, titles, profile)
         body = html.encode("utf-8")
         path = page_path(index).encode("ascii")
         responses[path] = _http_response(body, "text/html; charset=utf-8")
@@ -216,6 +332,7 @@ def build_site(pages: int, seed: int = 4) -> Site:
         links_per_page=links / pages,
         images_per_page=images / pages,
         max_depth=_max_depth(graph),
+        profile=profile,
     )
 
 

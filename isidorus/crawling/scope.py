@@ -45,8 +45,12 @@ def registrable_domain(host: str) -> str:
     return _SUFFIX_EXTRACTOR(normalized).top_domain_under_public_suffix or normalized
 
 
+@lru_cache(maxsize=1 << 16)
 def in_scope(url: str, start_url: str, scope: Scope) -> bool:
-    """Whether canonical `url` belongs to a crawl that started at canonical `start_url`."""
+    """Whether canonical `url` belongs to a crawl that started at canonical `start_url`.
+
+    Cached: a site's pages link to the same URLs over and over (menus, footers), and each
+    discovered link is checked both for its row and for admission."""
     candidate = _Location.parse(url)
     start = _Location.parse(start_url)
     if candidate is None or start is None:

@@ -41,20 +41,30 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 
 def count_terms(
-    text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS, min_length: int = 3
+    text: str,
+    stop_words: frozenset[str] = ENGLISH_STOP_WORDS,
+    min_length: int = 3,
+    *,
+    ordered: bool = True,
 ) -> dict[str, int]:
-    """Count the terms of `text`, most frequent first, ties in alphabetical order.
+    """Count the terms of `text`: most frequent first, ties in alphabetical order, unless
+    `ordered` is False (the crawler stores them as an unordered jsonb map).
 
     A term is a case-folded token of at least `min_length` characters that is not a stop
     word (stop words are compared case-folded too) and not made only of digits.
     """
     folded_stop_words = _casefolded(stop_words)
     folded_text = unicodedata.normalize("NFKC", text).casefold()
-    counts = Counter(
+    # Count every token in C first, then drop the few distinct ones that are not terms.
+    counts = Counter(_TOKEN.findall(folded_text))
+    for token in [
         token
-        for token in _TOKEN.findall(folded_text)
-        if len(token) >= min_length and token not in folded_stop_words and not token.isnumeric()
-    )
+        for token in counts
+        if len(token) < min_length or token in folded_stop_words or token.isnumeric()
+    ]:
+        del counts[token]
+    if not ordered:
+        return dict(counts)
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 

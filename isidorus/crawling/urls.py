@@ -85,6 +85,18 @@ def _canonicalize(url: str, base: str | None, max_length: int) -> str | None:
         return None
     if base is not None:
         cleaned = _join(base, cleaned)
+    if len(cleaned) <= _CACHED_URL_LENGTH:
+        return _canonical_absolute(cleaned, max_length)
+    return _canonical_absolute.__wrapped__(cleaned, max_length)
+
+
+# A site's pages link to the same URLs again and again (menus, footers, related lists),
+# so canonical forms are memoised per process, for URLs of ordinary length only.
+_CACHED_URL_LENGTH = 512
+
+
+@lru_cache(maxsize=1 << 15)
+def _canonical_absolute(cleaned: str, max_length: int) -> str | None:
     parts = urlsplit(cleaned)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -107,7 +119,9 @@ def _canonicalize(url: str, base: str | None, max_length: int) -> str | None:
 
 def _clean(raw: str) -> str:
     """Undo what browsers forgive in hrefs: edge whitespace, tabs and newlines, backslashes."""
-    text = _TAB_OR_NEWLINE.sub("", raw.strip(_C0_CONTROL_OR_SPACE))
+    text = raw.strip(_C0_CONTROL_OR_SPACE)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = _TAB_OR_NEWLINE.sub("", text)
     if "\\" not in text:
         return text
     end = len(text)
@@ -167,7 +181,9 @@ def _canonical_port(raw_port: str, scheme: str) -> str | None:
     return "" if port == DEFAULT_PORTS[scheme] else f":{port}"
 
 
+@lru_cache(maxsize=4096)
 def _canonical_host(raw_host: str) -> str | None:
+    # Cached: a page's links mostly share a few hosts, and IP hosts are costly to parse.
     if raw_host.startswith("["):
         return _parse_ipv6(raw_host)
     host = unquote(raw_host)

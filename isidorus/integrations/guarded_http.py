@@ -14,8 +14,13 @@ connections opened or read a response from; the blocked read returns at once.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -48,17 +53,15 @@ class ConnectionDeadline:
         self._open = True
         self._watched: list[socket.socket] = []
         self._owned: list[socket.socket] = []
-        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
-        self._timer.daemon = True
+        self._seconds = max(seconds, 0.0)
 
     def __enter__(self) -> ConnectionDeadline:
         self._outer = getattr(_active, "deadline", None)
         _active.deadline = self
-        self._timer.start()
+        _WATCHDOG.schedule(time.monotonic() + self._seconds, self._expire)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
         _active.deadline = self._outer
         with self._lock:
             self._open = False
@@ -87,6 +90,43 @@ class ConnectionDeadline:
             self.expired = True
             for sock in self._watched:
                 _shutdown(sock)
+
+
+class _Watchdog:
+    """One thread per process runs every deadline's expiry (a Timer thread per fetch cost
+    about 130 us of CPU). An expiry that runs after its block ended does nothing."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # threads do not survive a fork
+
+    def _reset(self) -> None:
+        self._wakeup = threading.Condition()
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, at: float, callback: Callable[[], None]) -> None:
+        with self._wakeup:
+            heapq.heappush(self._due, (at, next(self._sequence), callback))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="connection-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._wakeup.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    timeout = self._due[0][0] - time.monotonic() if self._due else None
+                    self._wakeup.wait(timeout)
+                _, _, callback = heapq.heappop(self._due)
+            callback()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shutdown(sock: socket.socket) -> None:

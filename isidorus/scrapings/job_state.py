@@ -54,9 +54,15 @@ if redis.call('EXISTS', KEYS[6]) == 0 then return {'LOST'} end
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_depth = tonumber(ARGV[4])
 local codes = {}
-for i = 5, #ARGV, 5 do
-  local fp, depth, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local payload, parent = ARGV[i + 3], ARGV[i + 4]
+-- One candidate per line: fingerprint, depth, kind, parent fingerprint, url and parent url
+-- (both as JSON string literals), tab-separated. The open payload is built here, only
+-- for the candidates that store one: {"by":..,"d":..,"p":..,"u":..} (keys sorted).
+for line in string.gmatch(ARGV[5], '[^\\n]+') do
+  local fp, depth, kind, parent, url, parent_url = string.match(
+    line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)$')
+  local by = ''
+  if parent ~= '' then by = '"by":"' .. parent .. '",' end
+  local payload = '{' .. by .. '"d":' .. depth .. ',"p":' .. parent_url .. ',"u":' .. url .. '}'
   local item = 'page:' .. fp
   local current = redis.call('HGET', seen, fp)
   local code = 'D'
@@ -210,8 +216,16 @@ class Candidate:
     fingerprint: str
     depth: int
     fetch: bool  # False: recorded as skipped, never fetched
-    payload: dict[str, Any]
+    url: str
+    parent_url: str = ""
     parent_fingerprint: str = ""
+
+
+def _json_string(value: str) -> str:
+    """`json.dumps(value)`, without its cost for the plain ASCII of canonical URLs."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value)
 
 
 def _script(source: str) -> Any:
@@ -242,15 +256,20 @@ def admit(
     """Admit candidates atomically; returns one code per candidate (see the constants)."""
     if not candidates:
         return []
-    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth]
+    # One string for all candidates: packing thousands of separate arguments cost more
+    # than the script itself (bench/crawl_bench.py profile).
+    parent_urls: dict[str, str] = {}
+    lines = []
     for candidate in candidates:
-        args += [
-            candidate.fingerprint,
-            candidate.depth,
-            "f" if candidate.fetch else "s",
-            json.dumps(candidate.payload, separators=(",", ":"), sort_keys=True),
-            candidate.parent_fingerprint,
-        ]
+        parent_url = parent_urls.get(candidate.parent_url)
+        if parent_url is None:
+            parent_url = parent_urls[candidate.parent_url] = _json_string(candidate.parent_url)
+        kind = "f" if candidate.fetch else "s"
+        lines.append(
+            f"{candidate.fingerprint}\t{candidate.depth}\t{kind}\t{candidate.parent_fingerprint}"
+            f"\t{_json_string(candidate.url)}\t{parent_url}"
+        )
+    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth, "\n".join(lines)]
     keys = [
         _k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key,
         tombstone_key(job_id), _k(job_id, "state"),

@@ -86,7 +86,10 @@ class Outcome(models.TextChoices):
 
 
 class Page(models.Model):
-    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="pages")
+    # No index of its own: the unique (scraping, url_hash) and (scraping, ...) indexes cover it.
+    scraping = models.ForeignKey(
+        Scraping, on_delete=models.CASCADE, related_name="pages", db_index=False
+    )
     url = models.TextField()
     url_hash = models.CharField(max_length=40)
     final_url = models.TextField(blank=True, default="")
@@ -100,6 +103,8 @@ class Page(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     reason = models.CharField(max_length=32, blank=True, default="")
     text = models.TextField(blank=True, default="")
+    # {term: count} of the visible text (isidorus.crawling.terms); JobTerm holds job totals.
+    terms = models.JSONField(default=dict, blank=True)
     # Enrichment (page-summarizer queue): empty until a summary exists.
     # (db_default: the writer inserts pages with raw SQL that names only the crawl columns.)
     summary = models.TextField(blank=True, db_default="")
@@ -136,22 +141,33 @@ class Page(models.Model):
         return self.url
 
 
-class PageTerm(models.Model):
-    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="terms")
-    term = models.CharField(max_length=100)
-    count = models.PositiveIntegerField()
+class JobTerm(models.Model):
+    """A term's totals over one job's pages: `total` occurrences, in `pages` pages.
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["page", "term"], name="pageterm_page_term")]
-        indexes = [models.Index(fields=["scraping", "term"], name="pageterm_scraping_term")]
+    A page's own counts live in `Page.terms` (one jsonb value, not a row per term: about
+    1,200 rows a page made term rows most of the write cost). The writer adds each batch's
+    totals here in the batch's own transaction, so they count every page exactly once.
+    """
+
+    # The key is (scraping, term): no surrogate id, so an upsert maintains one index. The
+    # table's fillfactor leaves room for HOT updates (migration 0007): totals change often.
+    pk = models.CompositePrimaryKey("scraping", "term")
+    scraping = models.ForeignKey(
+        Scraping, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    term = models.CharField(max_length=100)
+    total = models.PositiveBigIntegerField()
+    pages = models.PositiveIntegerField()
 
     def __str__(self) -> str:
-        return f"{self.term}={self.count}"
+        return f"{self.term}={self.total}"
 
 
 class Link(models.Model):
-    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
+    # Covered by the (scraping, ...) indexes below; fewer indexes, cheaper bulk inserts.
+    scraping = models.ForeignKey(
+        Scraping, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="links")
     target_url = models.TextField()
     internal = models.BooleanField()
@@ -168,7 +184,10 @@ class Link(models.Model):
 
 
 class Image(models.Model):
-    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="images")
+    # Covered by the (scraping, id) index below.
+    scraping = models.ForeignKey(
+        Scraping, on_delete=models.CASCADE, related_name="images", db_index=False
+    )
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="images")
     url = models.TextField()
     alt = models.TextField(blank=True, default="")

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from django.db.models import Count, F, Prefetch, QuerySet, Sum
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
+from isidorus.scrapings.models import Image, JobTerm, Link, Page, Scraping
 
 TOP_TERMS = 50
 MAX_TOP_TERMS = 500
@@ -193,24 +193,33 @@ def page_list(
 
 
 def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
-    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (four queries)."""
+    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (three queries)."""
     job_key = _as_uuid(job_id)
     page_key = _as_id(page_id)
     if job_key is None or page_key is None:
         return None
-    return (
+    page = (
         Page.objects.filter(pk=page_key, scraping_id=job_key, scraping__owner=owner)
         .prefetch_related(
-            Prefetch(
-                "terms",
-                queryset=PageTerm.objects.order_by("-count", "term")[:TOP_TERMS],
-                to_attr="top_terms",
-            ),
             Prefetch("links", queryset=Link.objects.order_by("id"), to_attr="outgoing_links"),
             Prefetch("images", queryset=Image.objects.order_by("id"), to_attr="page_images"),
         )
         .first()
     )
+    if page is not None:
+        page.top_terms = top_terms(page.terms)  # type: ignore[attr-defined]
+    return page
+
+
+class TermCount(TypedDict):
+    term: str
+    count: int
+
+
+def top_terms(terms: dict[str, int], limit: int = TOP_TERMS) -> list[TermCount]:
+    """A page's most frequent terms, ties by term (jsonb keeps no order of its own)."""
+    ranked = sorted(terms.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [{"term": term, "count": count} for term, count in ranked]
 
 
 class TermTotal(TypedDict):
@@ -227,15 +236,10 @@ def term_totals(
     `prefix` is compared with terms as stored, which are already case-folded (see
     isidorus.crawling.terms), so the caller folds it the same way.
     """
-    terms = PageTerm.objects.filter(scraping=job)
+    terms = JobTerm.objects.filter(scraping=job)
     if prefix:
         terms = terms.filter(term__startswith=prefix)
-    return list(
-        terms.values("term")
-        # One row per (page, term), so counting rows counts pages.
-        .annotate(total=Sum("count"), pages=Count("id"))
-        .order_by("-total", "term")[:limit]
-    )
+    return list(terms.values("term", "total", "pages").order_by("-total", "term")[:limit])
 
 
 def link_list(*, job: Scraping, internal: bool | None = None) -> QuerySet[Link]:

@@ -8,9 +8,9 @@ overwrites the same object instead of adding one.
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 from django.conf import settings
 
@@ -23,7 +23,9 @@ def staging_key(job_id: str, batch_id: str) -> str:
 
 
 def stage_put(job_id: str, key: str, payload: dict[str, Any]) -> None:
-    body = gzip.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 5)
+    # orjson: 0.015 vs 0.2 ms a page for json (measured on the bench's pages). gzip level
+    # 1: a third of level 5's CPU (0.6 vs 1.6 ms a page) for 20% more bytes.
+    body = gzip.compress(orjson.dumps(payload), 1)
     s3_client().put_object(
         Bucket=settings.S3_BUCKET, Key=key, Body=body, ContentType="application/json",
         ContentEncoding="gzip",
@@ -41,7 +43,7 @@ def stage_get(key: str) -> dict[str, Any] | None:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return None
         raise
-    data: dict[str, Any] = json.loads(gzip.decompress(response["Body"].read()))
+    data: dict[str, Any] = orjson.loads(gzip.decompress(response["Body"].read()))
     return data
 
 

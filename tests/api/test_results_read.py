@@ -11,17 +11,18 @@ import pytest
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
+from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.services.write import job_terms_add
 
 pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
 
 
 def add_terms(page: Page, counts: dict[str, int]) -> None:
-    PageTerm.objects.bulk_create(
-        PageTerm(scraping_id=page.scraping_id, page=page, term=term, count=count)
-        for term, count in counts.items()
-    )
+    """As the writer stores them: on the page, and added to the job's totals."""
+    page.terms = counts
+    page.save(update_fields=["terms"])
+    job_terms_add(str(page.scraping_id), [counts])
 
 
 def add_link(page: Page, target_url: str, *, internal: bool = True, nofollow: bool = False) -> Link:

@@ -19,7 +19,7 @@ from isidorus.integrations.job_table import (
     job_item_finish,
     job_item_mark_running,
 )
-from isidorus.scrapings.models import Image, JobStatus, Link, Page, PageTerm, Scraping
+from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
 
 pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
@@ -289,9 +289,12 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
     django_assert_num_queries: Any,
 ) -> None:
     job = make_job()
-    page = make_page(job, "http://example.com/", text="hello world", content_type="text/html")
-    PageTerm.objects.bulk_create(
-        PageTerm(scraping=job, page=page, term=f"term{n:02d}", count=n + 1) for n in range(60)
+    page = make_page(
+        job,
+        "http://example.com/",
+        text="hello world",
+        content_type="text/html",
+        terms={f"term{n:02d}": n + 1 for n in range(60)},
     )
     Link.objects.create(scraping=job, page=page, target_url="http://example.com/a", internal=True)
     Link.objects.create(
@@ -303,7 +306,7 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
     url = f"{SCRAPINGS_URL}{job.pk}/pages/{page.pk}/"
     api.get(url)
 
-    with django_assert_num_queries(5):  # the key; the page; its terms, links and images
+    with django_assert_num_queries(4):  # the key; the page (with its terms); links; images
         body = api.get(url).json()
 
     assert body["text"] == "hello world"

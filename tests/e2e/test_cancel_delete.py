@@ -11,7 +11,7 @@ from django.conf import settings
 from isidorus.integrations.aws import s3_client
 from isidorus.integrations.job_table import job_item_get
 from isidorus.integrations.redis_client import get_redis
-from isidorus.scrapings.models import Link, Page, PageTerm, Scraping, WriteBatch
+from isidorus.scrapings.models import JobTerm, Link, Page, Scraping, WriteBatch
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
 from tests.e2e.crawling import start_crawl, wait_terminal
 from tests.support.generated_site import generated_routes
@@ -32,7 +32,7 @@ def _staged_objects(job_id: str) -> list[str]:
 
 def _assert_gone(job_id: str) -> None:
     assert not Scraping.objects.filter(pk=job_id).exists()
-    for model in (Page, PageTerm, Link, WriteBatch):
+    for model in (Page, JobTerm, Link, WriteBatch):
         assert not model.objects.filter(scraping_id=job_id).exists(), model.__name__
     assert job_item_get(job_id) is None
     assert _staged_objects(job_id) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from isidorus.scrapings.models import Link, Page, PageTerm, Scraping
+from isidorus.scrapings.models import JobTerm, Link, Page, Scraping
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.site import FixtureSite, Route, html
@@ -98,7 +98,7 @@ def test_terms_and_links_of_a_known_page(site: FixtureSite, workers: Any) -> Non
     job_id = start_crawl(site.url("/"), depth=0)
     wait_terminal(job_id)
     home = Page.objects.get(scraping_id=job_id, url=site.url("/"))
-    terms = dict(PageTerm.objects.filter(page=home).values_list("term", "count"))
+    terms = home.terms
     assert terms["lighthouse"] == 2
     assert terms["keepers"] == 1
     assert "the" not in terms
@@ -130,10 +130,17 @@ def test_the_cli_json_summary_matches_the_database(site: FixtureSite, workers: A
         "out_of_scope": 1, "robots_disallowed": 1, "unsupported_type": 1,
     }  # fmt: skip
     assert summary["links"] == Link.objects.filter(scraping_id=job_id).count()
-    top = {term["term"]: term["count"] for term in summary["top_terms"]}
-    assert top["page"] == sum(
-        PageTerm.objects.filter(scraping_id=job_id, term="page").values_list("count", flat=True)
-    )
+    top = {term["term"]: (term["count"], term["pages"]) for term in summary["top_terms"]}
+    containing = [page.terms["page"] for page in pages if "page" in page.terms]
+    assert top["page"] == (sum(containing), len(containing))
+    # The job totals are exactly the sums of the pages' own counts, for every term.
+    totals: dict[str, tuple[int, int]] = {}
+    for page in pages:
+        for term, count in page.terms.items():
+            total, seen = totals.get(term, (0, 0))
+            totals[term] = (total + count, seen + 1)
+    stored = JobTerm.objects.filter(scraping_id=job_id).values_list("term", "total", "pages")
+    assert {term: (total, seen) for term, total, seen in stored} == totals
 
 
 def test_a_shorter_path_found_late_lowers_the_depth_and_follows_the_links(

@@ -32,8 +32,25 @@ class Discovery:
     duplicates: int = 0
 
 
+# skip_reason depends only on the job's fixed options and the URL (robots.txt is stored
+# once per job and host), and a site's pages repeat the same links: a per-process memo.
+_skip_reasons: dict[tuple[str, str], str | None] = {}
+_SKIP_REASONS_LIMIT = 1 << 16
+
+
 def skip_reason(job: JobConfig, url: str) -> str | None:
     """Why a discovered URL is recorded as skipped rather than fetched (None: fetch it)."""
+    key = (job.id, url)
+    if key in _skip_reasons:
+        return _skip_reasons[key]
+    reason = _skip_reason(job, url)
+    if len(_skip_reasons) >= _SKIP_REASONS_LIMIT:
+        _skip_reasons.clear()
+    _skip_reasons[key] = reason
+    return reason
+
+
+def _skip_reason(job: JobConfig, url: str) -> str | None:
     if len(url) > settings.CRAWL_MAX_URL_LENGTH:
         return "url_too_long"
     if not in_scope(url, job.url, job.scope):
@@ -55,15 +72,27 @@ def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[s
 
 
 def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) -> Discovery:
-    """Admit the links of each (page entry, link URLs) source at the page's depth + 1."""
+    """Admit the links of each (page entry, link URLs) source at the page's depth + 1.
+
+    A URL already offered at the same depth earlier in this call is counted as a
+    duplicate without offering it again: the script would answer D for it anyway (only
+    its first offer can admit it, shorten it, or be the parent a redelivery republishes),
+    and pages of one site share most of their links.
+    """
     candidates: list[job_state.Candidate] = []
     entries: list[dict[str, Any]] = []
+    offered: set[tuple[str, int]] = set()
+    found = Discovery()
     for parent, links in sources:
         depth = int(parent["d"]) + 1
         if depth > job.depth:
             continue
         parent_fp = url_fingerprint(parent["u"])
         for url in links:
+            if (url, depth) in offered:
+                found.duplicates += 1
+                continue
+            offered.add((url, depth))
             reason = skip_reason(job, url)
             entry = {"u": url, "d": depth, "p": parent["u"], "by": parent_fp}
             if reason is not None:
@@ -73,7 +102,8 @@ def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) ->
                     fingerprint=url_fingerprint(url),
                     depth=depth,
                     fetch=reason is None,
-                    payload=entry,
+                    url=url,
+                    parent_url=parent["u"],
                     parent_fingerprint=parent_fp,
                 )
             )
@@ -87,7 +117,6 @@ def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) ->
         quota_ttl=seconds_until_utc_midnight() + 3600,
         max_depth=job.depth,
     )
-    found = Discovery()
     for code, entry in zip(codes, entries, strict=True):
         plain = {"u": entry["u"], "d": entry["d"], "p": entry["p"]}
         if code in (job_state.ADMITTED, job_state.REPUBLISH):

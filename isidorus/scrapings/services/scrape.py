@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -109,6 +110,20 @@ def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
         return FetchResult(url, url, "failed", "host_busy", retryable=True)
 
 
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _fetch_pool() -> ThreadPoolExecutor:
+    """The process's fetch threads, started once (per process: prefork children fork)."""
+    pool = _pools.get(os.getpid())
+    if pool is None:
+        _pools.clear()
+        pool = _pools[os.getpid()] = ThreadPoolExecutor(
+            max_workers=settings.CRAWL_FETCH_THREADS, thread_name_prefix="fetch"
+        )
+    return pool
+
+
 def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) -> dict[str, Any]:
     result, entry, parsed = outcome.result, outcome.entry, outcome.parsed
     record: dict[str, Any] = {
@@ -132,7 +147,7 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
     if parsed is not None:
         record["title"] = parsed.title
         record["text"] = parsed.text
-        record["terms"] = count_terms(parsed.text, stop_words)
+        record["terms"] = count_terms(parsed.text, stop_words, ordered=False)
         record["links"] = [
             [link.url, in_scope(link.url, job.url, job.scope), link.nofollow]
             for link in parsed.links
@@ -182,9 +197,7 @@ def scrape_batch(
     ]
     # Leave time after the fetches for parsing, admission, staging and publishing.
     deadline = time.monotonic() + max(1.0, settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.7)
-    threads = min(settings.CRAWL_FETCH_THREADS, len(work))
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        results = list(pool.map(lambda pair: _fetch_one(job, pair[1]["u"], deadline), work))
+    results = list(_fetch_pool().map(lambda pair: _fetch_one(job, pair[1]["u"], deadline), work))
 
     outcomes: list[_Outcome] = []
     retries: list[tuple[str, dict[str, Any], FetchResult]] = []

@@ -114,7 +114,7 @@ def scraping_launch(*, job_id: str) -> None:
         job_id=job_id,
         candidates=[
             job_state.Candidate(
-                fingerprint=url_fingerprint(job.url), depth=0, fetch=True, payload=entry
+                fingerprint=url_fingerprint(job.url), depth=0, fetch=True, url=job.url
             )
         ],
         max_pages=job.max_pages,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings import job_state
-from isidorus.scrapings.models import Image, Link, Page, PageTerm, Scraping
+from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.selectors import term_totals
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -43,12 +44,7 @@ def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
         .values_list("outcome", "reason", "n")
     ):  # fmt: skip
         reasons[outcome][reason or "unknown"] = total
-    terms = (
-        PageTerm.objects.filter(scraping_id=job_id)
-        .values("term")
-        .annotate(total=Sum("count"), pages=Count("page_id"))
-        .order_by("-total", "term")[:top_terms]
-    )
+    terms = term_totals(job=job, limit=top_terms)
     elapsed = _seconds_between(item.get("created_at"), item.get("finished_at"))
     fetched = by_outcome.get("fetched", 0)
     return {

@@ -103,3 +103,9 @@ def test_the_english_stop_word_list_is_lowercase_and_reasonably_complete() -> No
     assert len(ENGLISH_STOP_WORDS) >= 150
     assert all(word == word.casefold() for word in ENGLISH_STOP_WORDS)
     assert {"the", "and", "which", "because", "themselves"} <= ENGLISH_STOP_WORDS
+
+
+def test_unordered_counts_are_the_same_counts() -> None:
+    text = "zebra apple mango apple zebra apple the 42 kiwi"
+    assert count_terms(text, ordered=False) == count_terms(text)
+    assert list(count_terms(text)) == ["apple", "zebra", "kiwi", "mango"]
