@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, transaction
-from psycopg.types.json import Jsonb
 
 from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
@@ -58,7 +58,8 @@ def _clean(text: str | None) -> str:
 
 def _stored_terms(terms: dict[str, int]) -> dict[str, int]:
     """Terms as stored: cut to the column's length (merging what the cut makes equal)."""
-    if max(map(len, terms), default=0) <= MAX_TERM_LENGTH and not any("\x00" in t for t in terms):
+    # Tokens are runs of letters and digits (isidorus.crawling.terms): never a NUL.
+    if max(map(len, terms), default=0) <= MAX_TERM_LENGTH:
         return terms
     stored: Counter[str] = Counter()
     for term, count in terms.items():
@@ -84,14 +85,16 @@ def _insert_pages(job_id: str, pages: list[dict[str, Any]]) -> dict[str, int]:
     """Upsert page rows; returns {url hash: page id} of the rows this call inserted."""
     if not pages:
         return {}
-    row_sql = "(" + ", ".join(["%s"] * len(PAGE_COLUMNS)) + ")"
+    # terms go as JSON text (orjson: about 10x json's speed) cast to jsonb.
+    row_sql = "(" + ", ".join(["%s"] * (len(PAGE_COLUMNS) - 1)) + ", %s::jsonb)"
     params: list[Any] = []
     for page in pages:
         params += [
             job_id, _clean(page["url"]), page["fp"], _clean(page["final_url"]),
             page["status_code"], _clean(page["content_type"]), _clean(page["title"]),
             page["depth"], _clean(page["parent_url"]), page["bytes"], page["fetched_at"],
-            page["outcome"], page["reason"] or "", _clean(page["text"]), Jsonb(page["terms"]),
+            page["outcome"], page["reason"] or "", _clean(page["text"]),
+            orjson.dumps(page["terms"]).decode(),
         ]  # fmt: skip
     sql = (
         f"INSERT INTO scrapings_page ({', '.join(PAGE_COLUMNS)}) "
