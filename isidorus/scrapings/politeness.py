@@ -18,6 +18,7 @@ _ACQUIRE = """
 local slots, next_key = KEYS[1], KEYS[2]
 local now, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local token, delay = ARGV[4], tonumber(ARGV[5])
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return '-1' end
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
 if redis.call('ZCARD', slots) >= limit then return '0.02' end
 local next_at = tonumber(redis.call('GET', next_key) or '0')
@@ -43,23 +44,37 @@ class HostBusy(Exception):
     pass
 
 
+class StopRequested(Exception):
+    """The `stop_key` given to host_slot exists (for example, the job was cancelled)."""
+
+
 @contextmanager
 def host_slot(
-    host: str, *, limit: int, delay: float, lease_seconds: float, wait_until: float
+    host: str,
+    *,
+    limit: int,
+    delay: float,
+    lease_seconds: float,
+    wait_until: float,
+    stop_key: str | None = None,
 ) -> Iterator[None]:
-    """Hold one of the host's request slots; raise HostBusy if none frees up in time."""
+    """Hold one of the host's request slots; raise HostBusy if none frees up in time, and
+    StopRequested if `stop_key` exists (checked in the same round trip as the slot)."""
     token = uuid.uuid4().hex
     slots, next_key = f"host:{{{host}}}:slots", f"host:{{{host}}}:next"
+    keys = [slots, next_key] if stop_key is None else [slots, next_key, stop_key]
     script = _acquire_script()
     while True:
         wait = float(
             script(
-                keys=[slots, next_key],
+                keys=keys,
                 args=[time.time(), lease_seconds, limit, token, delay],
                 client=get_redis(),
             )
         )  # type: ignore[operator]
-        if wait <= 0:
+        if wait < 0:
+            raise StopRequested(stop_key)
+        if wait == 0:
             break
         if time.monotonic() + wait > wait_until:
             raise HostBusy(host)

