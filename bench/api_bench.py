@@ -79,7 +79,7 @@ OWNER = "apibench-owner"
 OTHER = "apibench-other"
 PAGE_COLUMNS = (
     "scraping_id", "url", "url_hash", "final_url", "status_code", "content_type", "title",
-    "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text",
+    "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text", "terms",
 )  # fmt: skip
 
 
@@ -717,6 +717,8 @@ WRITE_RATIOS = (
 
 
 def write_rows(count: int, job_id: Any) -> list[tuple[Any, ...]]:
+    from psycopg.types.json import Jsonb
+
     maker = TextMaker(seed=77)
     rng = random.Random(78)
     now = datetime.now(UTC)
@@ -728,6 +730,7 @@ def write_rows(count: int, job_id: Any) -> list[tuple[Any, ...]]:
                 job_id, url, hashlib.sha1(url.encode()).hexdigest(), url, 200,
                 "text/html", maker.title(), rng.randint(0, 5), "https://write.example/",
                 13000, now, "fetched", "", maker.text(rng.randint(4500, 5500)),
+                Jsonb(dict(maker.terms(23))),
             )
         )  # fmt: skip
     return rows
