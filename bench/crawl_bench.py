@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/crawl_bench.py [--pages 2000] [--batch-size 64]
         [--scraper-concurrency 2] [--writer-concurrency 2] [--fetch-threads 16]
-        [--profile wall|cpu] [--whatif gzip1,...] [--only isidorus|scrapy]
+        [--profile wall|cpu] [--whatif link-rows-off] [--only isidorus|scrapy]
 
 1. Builds a deterministic site (bench/synthetic_site.py) and serves it on 127.0.0.1 from
    forked asyncio servers, then loads it on its own for a few seconds to show its

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from django.views.defaults import page_not_found
+from django.views.defaults import bad_request, page_not_found
 from drf_spectacular.views import SpectacularAPIView
 
 from isidorus.core.errors import error_body
@@ -24,4 +24,13 @@ def api_aware_not_found(request: HttpRequest, exception: Exception) -> HttpRespo
     return page_not_found(request, exception)
 
 
+def api_aware_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view (an empty or invalid Host header, for
+    example) answer in the JSON error shape under /api/ too. Never reads the host."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "the request is malformed"), status=400)
+    return bad_request(request, exception)
+
+
+handler400 = api_aware_bad_request
 handler404 = api_aware_not_found

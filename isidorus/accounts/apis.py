@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from isidorus.accounts.serializers import (
 from isidorus.accounts.services import KeyLimitReached, api_key_create, api_key_revoke
 from isidorus.core.api import OwnerApiView
 from isidorus.core.errors import ApiError
+from isidorus.core.serializers import ErrorSerializer
 
 
 class ApiKeyListCreateApi(OwnerApiView):
@@ -29,7 +30,15 @@ class ApiKeyListCreateApi(OwnerApiView):
         keys = ApiKey.objects.filter(owner=request.user)
         return Response({"results": ApiKeySerializer(keys, many=True).data})
 
-    @extend_schema(request=ApiKeyCreateSerializer, responses={201: CreatedApiKeySerializer})
+    @extend_schema(
+        request=ApiKeyCreateSerializer,
+        responses={
+            201: CreatedApiKeySerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="The owner already holds the most active keys."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
 from isidorus.core.api import OwnerApiView
 from isidorus.core.errors import ApiError
+from isidorus.core.serializers import ErrorSerializer
 from isidorus.scrapings.models import JobStatus, Outcome, Scraping
 from isidorus.scrapings.pagination import (
     MAX_PAGE_SIZE,
@@ -39,7 +40,6 @@ from isidorus.scrapings.selectors import (
 from isidorus.scrapings.serializers import (
     IDEMPOTENCY_HEADER,
     MAX_TERM_PREFIX_LENGTH,
-    ErrorSerializer,
     JobImageListSerializer,
     JobImageSerializer,
     JobLinkListSerializer,

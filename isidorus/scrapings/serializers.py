@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from isidorus.crawling.scope import validate_patterns
@@ -340,16 +340,3 @@ class SearchResultListSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = SearchHitSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """The error shape of isidorus.core.errors, for the schema."""
-
-    error = inline_serializer(
-        name="ErrorDetail",
-        fields={
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(help_text="Bad fields, each with its messages."),
-        },
-    )

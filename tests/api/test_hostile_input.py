@@ -35,3 +35,13 @@ def test_a_body_that_is_not_an_object_is_400(api: APIClient) -> None:
     status, body = _post_raw(api, b'["http://example.com/"]')
     assert status == 400
     assert body["error"]["code"] == "invalid"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("host", ["", "bad host!", "a" * 300])
+def test_an_invalid_host_header_is_a_json_400(api: APIClient, host: str) -> None:
+    # Found by the schema fuzzing: Django refuses these before any view, and its default
+    # answer was an HTML page.
+    response = api.get(SCRAPINGS_URL, HTTP_HOST=host)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "bad_request"
