@@ -68,13 +68,6 @@ def ensure_jobs_table(table: str) -> None:
     dynamodb.get_waiter("table_exists").wait(
         TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )
-    # Applied-batch markers (job_table.job_item_add_counters_once) expire on their own.
-    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-        dynamodb.update_time_to_live(
-            TableName=table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
 
 
 def ensure_bucket(bucket: str) -> None:

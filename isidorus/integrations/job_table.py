@@ -120,58 +120,33 @@ def job_item_add_counters(job_id: str, counters: Mapping[str, int]) -> None:
     )
 
 
-# Markers of applied batches are items of their own, not a set on the job item: a set grows
-# with every batch, image and summary and would pass DynamoDB's 400 KB item limit on large
-# jobs. They expire (table TTL on `expires_at`) long after SQS could redeliver anything.
-APPLIED_MARKER_SECONDS = 15 * 24 * 3600  # SQS keeps a message at most 14 days
-
-
-def applied_marker_key(job_id: str, unit_id: str) -> dict[str, Any]:
-    return {"scraping_id": {"S": f"{job_id}#applied#{unit_id}"}}
-
-
-def job_item_add_counters_once(job_id: str, unit_id: str, counters: Mapping[str, int]) -> bool:
-    """Add a batch's (or an enrichment unit's) counts unless that unit was already added.
-
-    One transaction writes a marker item for the unit (only if absent) and adds the counts
-    to the job item (only if it exists). Returns True if the counts were added.
-    """
+def job_item_add_counters_once(job_id: str, batch_id: str, counters: Mapping[str, int]) -> bool:
+    """Add a batch's counts unless this batch was already added. Returns True if added."""
     increments = {name: value for name, value in counters.items() if value}
     names = {f"#c{index}": name for index, name in enumerate(increments)}
     values: dict[str, Any] = {
         f":c{index}": {"N": str(value)} for index, value in enumerate(increments.values())
     }
-    update: dict[str, Any] = {
+    additions = [f"{name} {value}" for name, value in zip(names, values, strict=True)]
+    values[":batch"] = {"SS": [batch_id]}
+    values[":batch_id"] = {"S": batch_id}
+    request: dict[str, Any] = {
         "TableName": settings.JOBS_TABLE,
         "Key": _key(job_id),
-        "ConditionExpression": "attribute_exists(scraping_id)",
+        "UpdateExpression": "ADD " + ", ".join([*additions, "applied_batches :batch"]),
+        "ConditionExpression": (
+            "attribute_exists(scraping_id) AND "
+            "(attribute_not_exists(applied_batches) OR NOT contains(applied_batches, :batch_id))"
+        ),
+        "ExpressionAttributeValues": values,
     }
-    if increments:
-        update["UpdateExpression"] = "ADD " + ", ".join(
-            f"{name} {value}" for name, value in zip(names, values, strict=True)
-        )
-        update["ExpressionAttributeNames"] = names
-        update["ExpressionAttributeValues"] = values
-    expires_at = int(datetime.now(UTC).timestamp()) + APPLIED_MARKER_SECONDS
-    marker = {
-        "TableName": settings.JOBS_TABLE,
-        "Item": {**applied_marker_key(job_id, unit_id), "expires_at": {"N": str(expires_at)}},
-        "ConditionExpression": "attribute_not_exists(scraping_id)",
-    }
-    job_check = {key: update[key] for key in ("TableName", "Key", "ConditionExpression")}
+    if names:
+        request["ExpressionAttributeNames"] = names
     try:
-        dynamodb_client().transact_write_items(
-            TransactItems=[
-                {"Put": marker},
-                {"Update": update} if increments else {"ConditionCheck": job_check},
-            ]
-        )
+        dynamodb_client().update_item(**request)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "TransactionCanceledException":
-            # A marker already there (applied before) or no job item (deleted): no-op.
-            reasons = error.response.get("CancellationReasons", [])
-            if all(r.get("Code") in ("None", "ConditionalCheckFailed") for r in reasons):
-                return False
+        if _conditional_failed(error):
+            return False
         raise
     return True
 
