@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -103,3 +104,10 @@ def build_celery_config() -> dict[str, Any]:
 
 
 app.config_from_object(build_celery_config())
+
+
+@worker_process_init.connect
+def _warm_worker_process(**_: Any) -> None:
+    from isidorus.core.warmup import warm_worker_process
+
+    warm_worker_process()

@@ -16,6 +16,13 @@ from django.conf import settings
 
 
 @functools.cache
+def _session() -> boto3.session.Session:
+    # One session per process: its loader caches the endpoint and model files that every
+    # client would otherwise read and parse again.
+    return boto3.session.Session()
+
+
+@functools.cache
 def _client(service: str, endpoint_url: str | None, region: str, timeout: float) -> Any:
     config = Config(
         connect_timeout=timeout,
@@ -24,8 +31,7 @@ def _client(service: str, endpoint_url: str | None, region: str, timeout: float)
         s3={"addressing_style": "path"} if endpoint_url else {},
         max_pool_connections=32,
     )
-    session = boto3.session.Session()
-    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+    return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 def aws_client(service: str) -> Any:

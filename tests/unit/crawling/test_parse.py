@@ -148,19 +148,12 @@ def test_a_link_is_nofollow_only_if_every_occurrence_is() -> None:
     ]
 
 
-def test_duplicate_links_keep_first_position_and_first_non_empty_text() -> None:
+def test_duplicate_links_keep_their_first_position() -> None:
     html = '<a href="/a"><img src="/i.png"></a><a href="/b">B</a><a href="/a#t">Alpha</a>'
     assert parse(html).links == [
-        Link(url="https://example.com/a", nofollow=False, text="Alpha"),
-        Link(url="https://example.com/b", nofollow=False, text="B"),
+        Link(url="https://example.com/a", nofollow=False),
+        Link(url="https://example.com/b", nofollow=False),
     ]
-
-
-def test_link_text_is_collapsed_and_truncated() -> None:
-    html = f'<a href="/a">  <span>Read</span>\n<span>more</span> {"x" * 500}</a>'
-    text = parse(html).links[0].text
-    assert text.startswith("Read more xxx")
-    assert len(text) == 200
 
 
 def test_ten_thousand_links_are_handled() -> None:
