@@ -123,7 +123,7 @@ def lease_release(key: str, token: str) -> None:
 
 
 def add_item_counters(job_id: str, unit_id: str, counters: Mapping[str, int]) -> None:
-    """Add one finished item's counters to the job item, once per unit id (redelivery-safe)."""
+    """Add one finished item's counters to the job's, once per unit id (redelivery-safe)."""
     job_table.job_item_add_counters_once(job_id, unit_id, counters)
 
 

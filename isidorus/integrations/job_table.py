@@ -1,7 +1,8 @@
 """The job item in DynamoDB: live status and counters.
 
 Status moves forward only (QUEUED -> RUNNING -> terminal). Every move is a conditional
-write, so a late or repeated message cannot move a finished job back.
+write, so a late or repeated message cannot move a finished job back. The exact counters
+live in counter shard items beside the job item (job_counters); job_item_get adds them up.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from isidorus.integrations.aws import dynamodb_client
+from isidorus.integrations.job_counters import (
+    counter_shard_count,
+    counter_shards_create,
+    counter_shards_delete,
+    counter_shards_sum,
+)
+from isidorus.integrations.job_counters import (
+    job_item_add_counters as job_item_add_counters,
+)
+from isidorus.integrations.job_counters import (
+    job_item_add_counters_once as job_item_add_counters_once,
+)
 
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
 TERMINAL = ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED")
+# Kept for the counters' bookkeeping, never part of what job_item_get returns.
+_INTERNAL = frozenset({"applied_batches", "counter_shards"})
 
 
 def _now() -> str:
@@ -32,8 +47,32 @@ def _conditional_failed(error: ClientError) -> bool:
     return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
-def job_item_create(*, job_id: str, owner_id: int, url: str, depth: int, created_at: str) -> bool:
-    """Create the item once. Returns False if it already exists (a retried start)."""
+def job_item_create(
+    *,
+    job_id: str,
+    owner_id: int,
+    url: str,
+    depth: int,
+    created_at: str,
+    max_pages: int | None = None,
+) -> bool:
+    """Create the item once. Returns False if it already exists (a retried start).
+
+    The job's counter shards are written first, so every job item has all of its shards.
+    Overwriting them is safe while the job item does not exist: no work has been published
+    for the job, so no unit has been counted. `max_pages` (default CRAWL_DEFAULT_MAX_PAGES)
+    fixes how many shards the job gets.
+    """
+    existing = dynamodb_client().get_item(
+        TableName=settings.JOBS_TABLE,
+        Key=_key(job_id),
+        ProjectionExpression="scraping_id",
+        ConsistentRead=True,
+    )
+    if "Item" in existing:
+        return False
+    shards = counter_shard_count(max_pages or settings.CRAWL_DEFAULT_MAX_PAGES)
+    counter_shards_create(job_id, shards)
     try:
         dynamodb_client().put_item(
             TableName=settings.JOBS_TABLE,
@@ -44,6 +83,7 @@ def job_item_create(*, job_id: str, owner_id: int, url: str, depth: int, created
                 "depth": {"N": str(depth)},
                 "status": {"S": QUEUED},
                 "created_at": {"S": created_at},
+                "counter_shards": {"N": str(shards)},
             },
             ConditionExpression="attribute_not_exists(scraping_id)",
         )
@@ -101,56 +141,6 @@ def job_item_finish(job_id: str, *, status: str, reason: str = "") -> bool:
     return True
 
 
-def job_item_add_counters(job_id: str, counters: Mapping[str, int]) -> None:
-    """Atomically add to counters. Callers pass only rows really inserted, so this is exact."""
-    increments = {name: value for name, value in counters.items() if value}
-    if not increments:
-        return
-    names = {f"#c{index}": name for index, name in enumerate(increments)}
-    values = {f":c{index}": {"N": str(value)} for index, value in enumerate(increments.values())}
-    expression = "ADD " + ", ".join(
-        f"{name} {value}" for name, value in zip(names, values, strict=True)
-    )
-    dynamodb_client().update_item(
-        TableName=settings.JOBS_TABLE,
-        Key=_key(job_id),
-        UpdateExpression=expression,
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
-
-
-def job_item_add_counters_once(job_id: str, batch_id: str, counters: Mapping[str, int]) -> bool:
-    """Add a batch's counts unless this batch was already added. Returns True if added."""
-    increments = {name: value for name, value in counters.items() if value}
-    names = {f"#c{index}": name for index, name in enumerate(increments)}
-    values: dict[str, Any] = {
-        f":c{index}": {"N": str(value)} for index, value in enumerate(increments.values())
-    }
-    additions = [f"{name} {value}" for name, value in zip(names, values, strict=True)]
-    values[":batch"] = {"SS": [batch_id]}
-    values[":batch_id"] = {"S": batch_id}
-    request: dict[str, Any] = {
-        "TableName": settings.JOBS_TABLE,
-        "Key": _key(job_id),
-        "UpdateExpression": "ADD " + ", ".join([*additions, "applied_batches :batch"]),
-        "ConditionExpression": (
-            "attribute_exists(scraping_id) AND "
-            "(attribute_not_exists(applied_batches) OR NOT contains(applied_batches, :batch_id))"
-        ),
-        "ExpressionAttributeValues": values,
-    }
-    if names:
-        request["ExpressionAttributeNames"] = names
-    try:
-        dynamodb_client().update_item(**request)
-    except ClientError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
-
-
 def _plain(value: Mapping[str, Any]) -> Any:
     if "S" in value:
         return value["S"]
@@ -159,20 +149,28 @@ def _plain(value: Mapping[str, Any]) -> Any:
         return int(number) if number.lstrip("-").isdigit() else float(number)
     if "BOOL" in value:
         return value["BOOL"]
-    if "SS" in value:
-        return sorted(value["SS"])
     return None
 
 
 def job_item_get(job_id: str) -> dict[str, Any] | None:
+    """The job's status fields and counters: the job item's own plus its shards'."""
     response = dynamodb_client().get_item(
         TableName=settings.JOBS_TABLE, Key=_key(job_id), ConsistentRead=True
     )
     item = response.get("Item")
     if item is None:
         return None
-    return {name: _plain(value) for name, value in item.items()}
+    found = {name: _plain(value) for name, value in item.items() if name not in _INTERNAL}
+    shards = int(item.get("counter_shards", {"N": "0"})["N"])
+    for name, value in counter_shards_sum(job_id, shards).items():
+        found[name] = int(found.get(name) or 0) + value
+    return found
 
 
 def job_item_delete(job_id: str) -> None:
-    dynamodb_client().delete_item(TableName=settings.JOBS_TABLE, Key=_key(job_id))
+    """Delete the job item (which tells how many shards the job has), then its shards."""
+    response = dynamodb_client().delete_item(
+        TableName=settings.JOBS_TABLE, Key=_key(job_id), ReturnValues="ALL_OLD"
+    )
+    shards = int(response.get("Attributes", {}).get("counter_shards", {"N": "0"})["N"])
+    counter_shards_delete(job_id, shards)

@@ -107,6 +107,7 @@ def scraping_launch(*, job_id: str) -> None:
         url=job.url,
         depth=job.depth,
         created_at=job.created_at.isoformat().replace("+00:00", "Z"),
+        max_pages=job.max_pages,
     )
     job_state.activate(job_id)
     entry = {"u": job.url, "d": 0, "p": ""}
