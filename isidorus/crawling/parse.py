@@ -9,8 +9,10 @@ Decisions callers rely on:
   when every occurrence on the page says so. Anchor text is not extracted: nothing stores
   it (the Link model is source, target, internal, nofollow), and it cost 0.1 ms a page.
 - Images are deduplicated by canonical URL; the first occurrence's alt, title and
-  caption are kept. Candidates come from `src`, `srcset` and the `srcset` of the
-  `<source>` elements of an enclosing `<picture>`.
+  caption are kept. At most MAX_IMAGES_PER_PAGE are kept, in document order: each one
+  becomes a download, an LLM call and a counted unit (isidorus/integrations/job_counters.py
+  sizes the job's counter items on that bound). Candidates come from `src`, `srcset`
+  and the `srcset` of the `<source>` elements of an enclosing `<picture>`.
 - Text is the body's visible text, with a space at block boundaries, whitespace
   collapsed, cut at a word boundary to at most `max_text_chars`.
 - Pathologically nested markup is parsed only up to where it turns quadratic
@@ -31,6 +33,7 @@ from isidorus.crawling.urls import canonicalize
 
 MAX_TITLE_CHARS = 1000
 MAX_IMAGE_TEXT_CHARS = 1000
+MAX_IMAGES_PER_PAGE = 64
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg", "head"]
 _BLOCK_TAGS_TEXT = """
@@ -168,6 +171,8 @@ def _images(tree: LexborHTMLParser, resolve: _Resolver) -> list[ImageRef]:
             url = resolve(candidate)
             if url is not None and url not in images:
                 images[url] = ImageRef(url=url, alt=alt, title=title, caption=caption)
+                if len(images) == MAX_IMAGES_PER_PAGE:
+                    return list(images.values())
     return list(images.values())
 
 

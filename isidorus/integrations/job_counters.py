@@ -18,11 +18,12 @@ How N is chosen (`counter_shard_count`, fixed at job creation and stored on the 
   and images `sum-<row id>` / `img-<row id>`, 9 bytes at 5-digit ids. Budget: 32 bytes a
   write batch (assumed one per page, the worst case) and 16 bytes an enrichment unit (row
   ids up to 12 digits).
-- Nothing caps images per page (the parser keeps every `src` and `srcset` candidate); the
-  bench job averaged 8.2 per page, at most 25. Budget: 32 per page, plus one summary:
-  32 + 16 * 33 = 560 bytes per page of max_pages.
-- Each shard is sized to end at 128 KB at that budget: a third of the limit, so a shard
-  fills only if pages average about 100 images. (Hash imbalance is a few percent.)
+- The parser keeps at most 64 images a page (parse.MAX_IMAGES_PER_PAGE); the bench job
+  averaged 8.2, at most 25. Budget: 32 per page on average, plus one summary:
+  32 + 16 * 33 = 560 bytes per page of max_pages. Even if every page had the maximum
+  64 images (1,072 bytes a page), a shard would end near 245 KB, under the limit.
+- Each shard is sized to end at 128 KB at that budget, a third of the limit. (Hash
+  imbalance is a few percent.)
   N = ceil(max_pages * 560 / 128,000): 1 shard up to 228 pages, 5 at 1,000, 438 at
   CRAWL_MAX_PAGES_LIMIT (100,000), where the measured profile (83 bytes a page) ends
   near 19 KB a shard.

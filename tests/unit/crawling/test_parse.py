@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from isidorus.crawling.parse import ImageRef, Link, ParsedPage, parse_html, parse_srcset
+from isidorus.crawling.parse import (
+    MAX_IMAGES_PER_PAGE,
+    ImageRef,
+    Link,
+    ParsedPage,
+    parse_html,
+    parse_srcset,
+)
 
 PAGE = "https://example.com/dir/page.html"
 
@@ -336,3 +343,9 @@ def test_html_like_input_never_crashes(html: str) -> None:
     page = parse(html)
     assert len({link.url for link in page.links}) == len(page.links)
     assert len({image.url for image in page.images}) == len(page.images)
+
+
+def test_a_page_keeps_at_most_max_images_per_page_in_document_order() -> None:
+    html = "".join(f'<img src="/{index}.png">' for index in range(MAX_IMAGES_PER_PAGE + 10))
+    urls = [image.url for image in parse(html).images]
+    assert urls == [f"https://example.com/{index}.png" for index in range(MAX_IMAGES_PER_PAGE)]
