@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/crawl_bench.py [--pages 2000] [--batch-size 64]
         [--scraper-concurrency 2] [--writer-concurrency 2] [--fetch-threads 16]
-        [--profile wall|cpu] [--whatif link-rows-off] [--only isidorus|scrapy]
+        [--profile wall|cpu] [--whatif link-rows-off] [--only isidorus|scrapy] [--rounds N]
 
 1. Builds a deterministic site (bench/synthetic_site.py) and serves it on 127.0.0.1 from
    forked asyncio servers, then loads it on its own for a few seconds to show its
@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -202,18 +203,24 @@ def prepare_isidorus(env: dict[str, str]) -> None:
     import django
 
     django.setup()
-    from botocore.exceptions import ClientError
     from django.conf import settings
+
+    # Only the bench's own state is wiped: refuse if the settings point anywhere else.
+    assert settings.DATABASES["default"]["NAME"] == BENCH_DATABASE, "not the bench database"
+    assert settings.REDIS_URL.endswith(f"/{BENCH_REDIS_DB}"), "not the bench Redis database"
+    assert settings.ISIDORUS_NAMESPACE == "isidorus-bench", "not the bench namespace"
+    wipe_bench_state()
+
+
+def wipe_bench_state() -> None:
+    """Empty the bench's tables, Redis database and queues (and nothing else's)."""
+    from botocore.exceptions import ClientError
     from django.db import connection
 
     from config.queues import all_queue_specs
     from isidorus.integrations.aws import sqs_client
     from isidorus.integrations.redis_client import get_redis
 
-    # Only the bench's own state is wiped: refuse if the settings point anywhere else.
-    assert settings.DATABASES["default"]["NAME"] == BENCH_DATABASE, "not the bench database"
-    assert settings.REDIS_URL.endswith(f"/{BENCH_REDIS_DB}"), "not the bench Redis database"
-    assert settings.ISIDORUS_NAMESPACE == "isidorus-bench", "not the bench namespace"
     with connection.cursor() as cursor:
         # Each run starts from empty tables, so index sizes (and insert cost) are comparable.
         cursor.execute(
@@ -601,6 +608,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the job")
     parser.add_argument("--only", choices=("isidorus", "scrapy"))
     parser.add_argument(
+        "--rounds", type=int, default=1, help="run both crawls this many times, alternating"
+    )
+    parser.add_argument(
         "--profile", choices=("wall", "cpu"), help="py-spy the workers (wall: with idle samples)"
     )
     parser.add_argument(
@@ -650,11 +660,18 @@ def main() -> int:
             f"server CPU {1e6 * server_cpu / max(requests, 1):.0f} us/page"
         )
 
-        phases: list[Phase] = []
-        if args.only != "scrapy":
-            phases.append(run_isidorus(args, server, started, run_dir, depth))
-        if args.only != "isidorus":
-            phases.append(run_scrapy(server, started, run_dir, depth))
+        rounds: list[list[Phase]] = []
+        for number in range(1, args.rounds + 1):
+            round_dir = run_dir / f"round-{number}" if args.rounds > 1 else run_dir
+            round_dir.mkdir(exist_ok=True)
+            phases: list[Phase] = []
+            if args.only != "scrapy":
+                if number > 1:
+                    wipe_bench_state()
+                phases.append(run_isidorus(args, server, started, round_dir, depth))
+            if args.only != "isidorus":
+                phases.append(run_scrapy(server, started, round_dir, depth))
+            rounds.append(phases)
     finally:
         started.stop_all()
 
@@ -663,12 +680,38 @@ def main() -> int:
         f"writer -c {args.writer_concurrency}, fetch threads {args.fetch_threads}, host "
         f"concurrency {args.host_concurrency}; {os.cpu_count()} cores; run files {run_dir}"
     )
-    for phase in phases:
-        print(f"\n{phase.name}:")
-        for note in phase.notes:
-            print(f"  {note}")
-    print_table(phases, args.pages)
+    for number, phases in enumerate(rounds, start=1):
+        if len(rounds) > 1:
+            print(f"\n===== round {number} of {len(rounds)} =====")
+        for phase in phases:
+            print(f"\n{phase.name}:")
+            for note in phase.notes:
+                print(f"  {note}")
+        print_table(phases, args.pages)
+    if len(rounds) > 1:
+        print_rounds(rounds)
     return 0
+
+
+def print_rounds(rounds: list[list[Phase]]) -> None:
+    """Each round's rates, and the median: one run on a noisy 2-core machine proves little."""
+    print("\nrounds (each: isidorus then scrapy, same site, same invocation):")
+    ratios: list[float] = []
+    for number, phases in enumerate(rounds, start=1):
+        by_name = {phase.name: phase for phase in phases}
+        cells = [f"{name} {by_name[name].rate:6.1f} pages/s" for name in by_name]
+        if "isidorus" in by_name and "scrapy" in by_name and by_name["scrapy"].rate:
+            ratios.append(by_name["isidorus"].rate / by_name["scrapy"].rate)
+            cells.append(f"ratio {ratios[-1]:.2f}x")
+        print(f"  {number}: " + ", ".join(cells))
+    for name in {phase.name for phases in rounds for phase in phases}:
+        rates = [phase.rate for phases in rounds for phase in phases if phase.name == name]
+        print(f"  {name}: median {statistics.median(rates):.1f} pages/s")
+    if ratios:
+        print(
+            f"median ratio isidorus/scrapy: {statistics.median(ratios):.2f}x (min "
+            f"{min(ratios):.2f}x, max {max(ratios):.2f}x; issue 4 target: >= 5x)"
+        )
 
 
 if __name__ == "__main__":

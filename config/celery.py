@@ -11,12 +11,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_prerun, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("isidorus")
+# Reuses before Celery's Django fixup force-closes a connection: never, in practice.
+_NEVER = 2**62
 
 
 def _broker_url(endpoint: str | None) -> tuple[str, bool]:
@@ -79,6 +81,12 @@ def build_celery_config() -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_consumer": "config.celery_consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
+        # Celery's Django fixup closes every database connection before and after every
+        # task unless this is set: each writer batch then paid for a new PostgreSQL backend
+        # (fork, authentication, cold catalog caches and plans). Connections are recycled
+        # the way Django does per request instead: close_old_connections() before each
+        # task applies CONN_MAX_AGE and CONN_HEALTH_CHECKS (_recycle_old_connections).
+        "CELERY_DB_REUSE_MAX": _NEVER,
         "include": [
             "tasks.smoke",
             "tasks.scrape",
@@ -111,3 +119,10 @@ def _warm_worker_process(**_: Any) -> None:
     from isidorus.core.warmup import warm_worker_process
 
     warm_worker_process()
+
+
+@task_prerun.connect
+def _recycle_old_connections(**_: Any) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -1,5 +1,5 @@
-"""A requests session whose connections go only to addresses the network policy allows,
-and a wall-clock deadline that cuts those connections.
+"""A urllib3 pool manager whose connections go only to addresses the network policy
+allows, and a wall-clock deadline that cuts those connections.
 
 The check happens where the socket is opened, on the address actually connected to, so a
 name that resolves differently between a pre-check and the connection (DNS rebinding)
@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import certifi
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -33,7 +33,7 @@ from isidorus.integrations.network_policy import BlockedAddress, allowed_address
 
 
 class BlockedConnection(NewConnectionError):
-    """Raised inside urllib3 so requests surfaces it as a ConnectionError we can classify."""
+    """Raised where the socket would be opened; fetch classifies it as blocked_address."""
 
     def __init__(self, conn: Any, blocked: BlockedAddress) -> None:
         super().__init__(conn, str(blocked))
@@ -202,27 +202,21 @@ class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": GuardedHTTPConnectionPool,
-            "https": GuardedHTTPSConnectionPool,
-        }
-        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
-
-
-def guarded_session(pool_size: int = 32) -> requests.Session:
-    session = requests.Session()
-    adapter = GuardedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.trust_env = False  # no proxies from the environment: we connect directly
-    return session
+def guarded_pool_manager(pool_size: int = 32) -> PoolManager:
+    """No retries and no redirects of its own: the caller follows and classifies both.
+    Certificates are checked against certifi's bundle, as requests did."""
+    manager = PoolManager(
+        num_pools=pool_size, maxsize=pool_size, retries=False, ca_certs=certifi.where()
+    )
+    manager.pool_classes_by_scheme = {
+        "http": GuardedHTTPConnectionPool,
+        "https": GuardedHTTPSConnectionPool,
+    }
+    return manager
 
 
 def blocked_in(error: BaseException) -> BlockedAddress | None:
-    """Find a BlockedConnection anywhere in a requests/urllib3 exception chain."""
+    """Find a BlockedConnection anywhere in an exception chain."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [error]
     while stack:

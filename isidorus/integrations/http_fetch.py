@@ -1,6 +1,10 @@
 """Fetch one URL: guarded connections, manual redirects, streaming limits, classified errors.
 
-requests' timeouts apply per socket read, so a server that drips a byte a second is never
+urllib3 directly, not requests: requests' per-request work (preparing, merging settings,
+cookies, hooks) cost 0.23 ms of CPU per fetch on top of urllib3's 0.15 (bench pages).
+No cookies are kept or sent: one fetch thread serves every tenant's jobs.
+
+Socket timeouts apply per read, so a server that drips a byte a second is never
 cut by them; the total deadline is a ConnectionDeadline, which shuts the connection down
 wherever the fetch is blocked (handshake, headers or body). Anything that comes back after
 it expired is a timeout, since a cut close-delimited body looks complete. Bodies are cut at
@@ -9,21 +13,39 @@ a maximum size (after decompression, so small compressed bombs are cut too).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-import requests
+import urllib3
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    LocationValueError,
+    NameResolutionError,
+    SSLError,
+    TimeoutError,
+    URLSchemeUnknown,
+)
 
 from isidorus.crawling.urls import canonicalize
-from isidorus.integrations.guarded_http import ConnectionDeadline, blocked_in, guarded_session
+from isidorus.integrations.guarded_http import (
+    ConnectionDeadline,
+    blocked_in,
+    guarded_pool_manager,
+)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 CHUNK_BYTES = 64 * 1024
+# What requests asked for: gzip and deflate (and br when a brotli decoder is installed).
+ACCEPT_ENCODING = ", ".join(
+    urllib3.util.make_headers(accept_encoding=True)["accept-encoding"].split(",")
+)
 
 _local = threading.local()
 
@@ -57,11 +79,11 @@ class FetchResult:
 HopCheck = Callable[[str], str | None]
 
 
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = guarded_session()
-    return session
+def _pool_manager() -> urllib3.PoolManager:
+    manager = getattr(_local, "pool_manager", None)
+    if manager is None:
+        manager = _local.pool_manager = guarded_pool_manager()
+    return manager
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -87,29 +109,25 @@ def _media_type(header: str) -> tuple[str, str | None]:
     return media.strip().lower(), charset
 
 
-def _classify_exception(error: requests.RequestException) -> tuple[str, bool]:
+def _classify_exception(error: Exception) -> tuple[str, bool]:
+    """(reason, retryable) of a urllib3 error (raised as is: retries are off)."""
     if blocked_in(error) is not None:
         return "blocked_address", False
-    text = repr(error)
-    if isinstance(error, requests.Timeout):
+    if isinstance(error, TimeoutError):
         return "timeout", True
-    if "NameResolutionError" in text or "Name or service not known" in text:
+    if isinstance(error, NameResolutionError):
         return "dns", True
-    if isinstance(error, requests.exceptions.SSLError):
+    if isinstance(error, SSLError):
         return "tls", False
-    if isinstance(error, requests.exceptions.TooManyRedirects):
-        return "too_many_redirects", False
-    if isinstance(error, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return "connection", True
-    if isinstance(error, requests.exceptions.ContentDecodingError):
+    if isinstance(error, DecodeError):
         return "bad_encoding", False
-    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+    if isinstance(error, LocationValueError | URLSchemeUnknown):
         return "invalid_url", False
     return "connection", True
 
 
 def _read_body(
-    response: requests.Response, limits: FetchLimits, deadline: float
+    response: urllib3.BaseHTTPResponse, limits: FetchLimits, deadline: float
 ) -> tuple[bytes, str | None]:
     """Read the body within the size and time limits; returns (body, failure reason)."""
     declared = response.headers.get("Content-Length", "")
@@ -117,7 +135,9 @@ def _read_body(
         return b"", "too_large"
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(CHUNK_BYTES):
+    # stream() decodes at most CHUNK_BYTES per step (urllib3 >= 2.6.3), so a compressed
+    # bomb is cut at max_bytes instead of being inflated whole.
+    for chunk in response.stream(CHUNK_BYTES, decode_content=True):
         size += len(chunk)
         if size > limits.max_bytes:
             return b"", "too_large"
@@ -125,6 +145,18 @@ def _read_body(
             return b"", "timeout"
         chunks.append(chunk)
     return b"".join(chunks), None
+
+
+@contextlib.contextmanager
+def _released(response: urllib3.BaseHTTPResponse) -> Iterator[None]:
+    """Give the connection back to the pool if its body was read to the end, else drop it
+    (an unread redirect or error body, or one cut at the size limit)."""
+    try:
+        yield
+    finally:
+        if not response.isclosed():
+            response.close()
+        response.release_conn()
 
 
 def fetch(
@@ -154,6 +186,7 @@ def _fetch(
     headers = {
         "User-Agent": limits.user_agent,
         "Accept": "text/html,application/xhtml+xml,*/*;q=0.5",
+        "Accept-Encoding": ACCEPT_ENCODING,
     }
     while True:
         remaining = deadline - time.monotonic()
@@ -162,23 +195,25 @@ def _fetch(
                 url, current, "failed", "timeout", retryable=True, redirects=redirects
             )
         try:
-            response = _session().get(
+            response = _pool_manager().request(
+                "GET",
                 current,
                 headers=headers,
-                allow_redirects=False,
-                stream=True,
-                timeout=(
-                    min(limits.connect_timeout, remaining),
-                    min(limits.read_timeout, remaining),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                timeout=urllib3.Timeout(
+                    connect=min(limits.connect_timeout, remaining),
+                    read=min(limits.read_timeout, remaining),
                 ),
             )
-        except requests.RequestException as error:
+        except HTTPError as error:
             reason, retryable = _classify_exception(error)
             return FetchResult(
                 url, current, "failed", reason, retryable=retryable, redirects=redirects
             )
-        with response:
-            status = response.status_code
+        with _released(response):
+            status = response.status
             if status in REDIRECT_STATUSES and response.headers.get("Location"):
                 target = canonicalize(response.headers["Location"], current)
                 if target is None:
@@ -239,7 +274,7 @@ def _fetch(
                 return result
             try:
                 body, failure = _read_body(response, limits, deadline)
-            except requests.RequestException as error:
+            except HTTPError as error:
                 result.outcome = "failed"
                 result.reason, result.retryable = _classify_exception(error)
                 return result

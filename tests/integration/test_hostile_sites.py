@@ -145,7 +145,7 @@ def test_a_declared_length_over_max_bytes_is_refused_without_reading_the_body(
     assert elapsed < 1.0
 
 
-# brotli is not installed, so requests does not ask for br and no br body is inflated.
+# brotli is not installed, so the fetcher does not ask for br and no br body is inflated.
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "gzip, deflate"])
 def test_a_compression_bomb_is_cut_at_max_bytes_in_bounded_memory(
     raw_site: Serve, encoding: str
