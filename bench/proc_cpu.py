@@ -80,11 +80,14 @@ class _Group:
 
 class CpuMeter:
     def __init__(
-        self, groups: dict[str, Finder], interval: float = 0.25, discover_every: int = 4
+        self, groups: dict[str, Finder], interval: float = 0.5, discover_every: int = 2
     ) -> None:
         self.groups = {name: _Group(finder) for name, finder in groups.items()}
         self.interval = interval
-        # Finding processes scans /proc, which costs far more than reading known ones.
+        # Finding processes scans /proc, which costs far more than reading known ones. The
+        # meter runs beside the crawl it measures, on the same 2 cores: it samples twice a
+        # second and looks for new processes once a second (workers keep their processes
+        # and database connections, so few start or end during a phase).
         self.discover_every = discover_every
         self._known: dict[str, list[psutil.Process]] = {}
         self._ticks = 0

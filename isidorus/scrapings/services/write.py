@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 from django.db import IntegrityError, connection, transaction
 
 from isidorus.integrations import job_table
@@ -37,18 +40,35 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 LINK_COLUMNS = ("scraping_id", "page_id", "target_url", "internal", "nofollow")
 MAX_TERM_LENGTH = 100  # JobTerm.term
+PAGE_ROWS_PER_STATEMENT = 1000  # x 15 parameters, under PostgreSQL's 65,535
 
 # Term totals are upserted in one order by every writer, so two writers whose batches
 # share terms wait for each other's row locks instead of deadlocking.
 _ADD_JOB_TERMS = """
 INSERT INTO scrapings_jobterm (scraping_id, term, total, pages)
-SELECT %s, added.term, added.total, added.pages
+SELECT %s::uuid, added.term, added.total, added.pages
 FROM unnest(%s::text[], %s::bigint[], %s::integer[]) AS added (term, total, pages)
 ORDER BY added.term
 ON CONFLICT (scraping_id, term) DO UPDATE
 SET total = scrapings_jobterm.total + EXCLUDED.total,
     pages = scrapings_jobterm.pages + EXCLUDED.pages
 """
+
+
+@contextlib.contextmanager
+def _bound_cursor() -> Iterator[psycopg.Cursor[Any]]:
+    """A psycopg cursor on Django's connection that sends parameters apart from the SQL.
+
+    Django's cursors inline parameters as quoted literals, which PostgreSQL then lexes
+    again: about 1.5 MB of SQL for a 64-page batch. Errors still surface as Django's
+    (the writer's retry logic catches those), and the statement joins Django's transaction.
+    """
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        psycopg.Cursor(cursor.cursor.connection) as bound,
+    ):
+        yield bound
 
 
 def _clean(text: str | None) -> str:
@@ -83,10 +103,28 @@ def _unique_pages(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _insert_pages(job_id: str, pages: list[dict[str, Any]]) -> dict[str, int]:
     """Upsert page rows; returns {url hash: page id} of the rows this call inserted."""
-    if not pages:
-        return {}
+    inserted: dict[str, int] = {}
+    with _bound_cursor() as cursor:
+        # A statement binds at most 65,535 parameters, and a batch can carry thousands of
+        # skipped-page records (a page with 10,000 links past max_pages).
+        for start in range(0, len(pages), PAGE_ROWS_PER_STATEMENT):
+            chunk = pages[start : start + PAGE_ROWS_PER_STATEMENT]
+            cursor.execute(_insert_pages_sql(len(chunk)), _page_params(job_id, chunk))
+            inserted.update((str(url_hash), int(page_id)) for url_hash, page_id in cursor)
+    return inserted
+
+
+def _insert_pages_sql(rows: int) -> str:
     # terms go as JSON text (orjson: about 10x json's speed) cast to jsonb.
     row_sql = "(" + ", ".join(["%s"] * (len(PAGE_COLUMNS) - 1)) + ", %s::jsonb)"
+    return (
+        f"INSERT INTO scrapings_page ({', '.join(PAGE_COLUMNS)}) "
+        f"VALUES {', '.join([row_sql] * rows)} "
+        "ON CONFLICT (scraping_id, url_hash) DO NOTHING RETURNING url_hash, id"
+    )
+
+
+def _page_params(job_id: str, pages: list[dict[str, Any]]) -> list[Any]:
     params: list[Any] = []
     for page in pages:
         params += [
@@ -96,14 +134,7 @@ def _insert_pages(job_id: str, pages: list[dict[str, Any]]) -> dict[str, int]:
             page["outcome"], page["reason"] or "", _clean(page["text"]),
             orjson.dumps(page["terms"]).decode(),
         ]  # fmt: skip
-    sql = (
-        f"INSERT INTO scrapings_page ({', '.join(PAGE_COLUMNS)}) "
-        f"VALUES {', '.join([row_sql] * len(pages))} "
-        "ON CONFLICT (scraping_id, url_hash) DO NOTHING RETURNING url_hash, id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {str(url_hash): int(page_id) for url_hash, page_id in cursor.fetchall()}
+    return params
 
 
 def _copy_links(job_id: str, pages: list[dict[str, Any]], inserted: dict[str, int]) -> int:
@@ -143,7 +174,7 @@ def _insert_images(job_id: str, pages: list[dict[str, Any]], inserted: dict[str,
         "ORDER BY position RETURNING id"
     )
     columns = list(zip(*rows, strict=True))
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(sql, [job_id, *[list(column) for column in columns[1:]]])
         return [int(image_id) for (image_id,) in cursor.fetchall()]
 
@@ -158,7 +189,7 @@ def job_terms_add(job_id: str, page_terms: list[dict[str, int]]) -> None:
     if not totals:
         return
     terms = list(totals)
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(
             _ADD_JOB_TERMS,
             [job_id, terms, [totals[t] for t in terms], [containing[t] for t in terms]],
