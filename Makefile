@@ -5,7 +5,8 @@ VENV := .venv
 VENV_PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-# The local stack's endpoints and fixed local credentials: nothing reaches real AWS.
+# The local stack's endpoints and fixed local credentials: nothing reaches real AWS (the
+# Python side reads the same values from isidorus/core/local_aws.py).
 LOCALSTACK_PORT ?= 4566
 MOTO_PORT ?= 4569
 export LOCALSTACK_PORT MOTO_PORT

@@ -48,19 +48,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from isidorus.core.local_aws import local_aws_environment  # noqa: E402
+
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 
 BENCH_DATABASE = "isidorus_apibench"
 BENCH_REDIS_DB = 4
 BENCH_NAMESPACE = "isidorus-apibench"
 BENCH_ENV = {
-    # The Makefile's LOCAL_AWS: nothing reaches real AWS.
-    "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
-    "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4569",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **local_aws_environment(),
     "ISIDORUS_NAMESPACE": BENCH_NAMESPACE,
     "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{BENCH_DATABASE}",
     "REDIS_URL": f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",

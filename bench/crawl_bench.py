@@ -63,6 +63,8 @@ from synthetic_site import (  # noqa: E402
 )
 from whatif import WHATIFS  # noqa: E402
 
+from isidorus.core.local_aws import local_aws_environment  # noqa: E402
+
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 SCRAPY_VENV = REPO_ROOT / ".venvs" / "bench-scrapy"
 SCRAPY_REQUIREMENTS = ["scrapy==2.19.0", "py-spy==0.4.3"]
@@ -72,13 +74,7 @@ RUNS_DIR = REPO_ROOT / "bench" / ".runs"
 BENCH_DATABASE = "isidorus_bench"
 BENCH_REDIS_DB = 2
 BENCH_ENV = {
-    # The Makefile's LOCAL_AWS (same port variables): nothing reaches real AWS.
-    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}",
-    "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4569')}",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **local_aws_environment(),
     "ISIDORUS_NAMESPACE": "isidorus-bench",
     "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{BENCH_DATABASE}",
     "REDIS_URL": f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",

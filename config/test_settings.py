@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import os
 
+from isidorus.core.local_aws import local_aws_environment
+
 TEST_ENVIRONMENT = {
     "ISIDORUS_ENV": "test",
     "ISIDORUS_NAMESPACE": "isidorus-test",
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/isidorus_test",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
-    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}",
-    "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4569')}",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **local_aws_environment(),
     # Short timeouts so crash recovery and dead-lettering happen within a test's patience.
     "SQS_VISIBILITY_TIMEOUT": "12",
     "CELERY_TASK_TIME_LIMIT": "9",

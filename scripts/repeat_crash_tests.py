@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from isidorus.core.local_aws import local_aws_environment  # noqa: E402
 
 CRASH_TESTS = (
     "tests/e2e/test_completion.py::test_a_scraper_killed_mid_crawl_loses_and_duplicates_nothing",
@@ -42,14 +45,7 @@ CRASH_TESTS = (
 )
 
 # The same local endpoints and fixed credentials as `make test`: nothing reaches real AWS.
-LOCAL_AWS = {
-    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}",
-    "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4569')}",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+LOCAL_AWS = local_aws_environment()
 
 
 @dataclass
