@@ -420,7 +420,10 @@ start_localstack() {
 }
 
 start_moto() {
-  spawn moto "$VENVS_DIR/moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+  # One request at a time: moto's conditional writes are not atomic under concurrency
+  # (scripts/moto_server_serialized.py).
+  spawn moto "$VENVS_DIR/moto/bin/python" "$SCRIPTS_DIR/moto_server_serialized.py" \
+    -H 127.0.0.1 -p "$MOTO_PORT"
 }
 
 # launch NAME PORT: start unless ours already runs or someone else serves the port.
