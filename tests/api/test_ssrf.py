@@ -103,7 +103,8 @@ def test_a_name_that_rebinds_to_an_internal_address_is_refused_at_connect(
     "url",
     [
         "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://10.0.0.1/",
-        "http://[::ffff:127.0.0.1]/", "http://0x7f.1/",
+        "http://[::ffff:127.0.0.1]/", "http://0x7f.1/", "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:a00:1::]/",
     ],
 )  # fmt: skip
 def test_the_api_refuses_an_internal_start_url(api: APIClient, url: str) -> None:
