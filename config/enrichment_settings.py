@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_float, env_int, env_optional_str, env_str
+from config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional_str,
+    env_str,
+)
 
 ENRICHMENT_PROVIDERS = ("none", "openai", "anthropic", "ollama")
 
@@ -47,6 +55,10 @@ ENRICHMENT_RETRY_BASE_SECONDS = env_float("ENRICHMENT_RETRY_BASE_SECONDS", 2.0, 
 ENRICHMENT_THREADS = env_int("ENRICHMENT_THREADS", 4, minimum=1, maximum=64)
 
 # --- Providers -----------------------------------------------------------------------------
+# Networks LLM endpoints may be reached on besides public addresses and
+# ISIDORUS_ALLOWED_NETWORKS (SSRF guard): a private or loopback base URL (Ollama's default
+# included) works only once its network is listed here.
+ISIDORUS_LLM_ALLOWED_NETWORKS = env_list("ISIDORUS_LLM_ALLOWED_NETWORKS", [])
 OPENAI_API_KEY = env_optional_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_optional_str("OPENAI_BASE_URL")  # unset: the official endpoint
 OPENAI_SUMMARY_MODEL = env_str("OPENAI_SUMMARY_MODEL", "gpt-4o-mini")

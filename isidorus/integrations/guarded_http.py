@@ -216,7 +216,9 @@ def guarded_pool_manager(pool_size: int = 32) -> PoolManager:
 
 
 def blocked_in(error: BaseException) -> BlockedAddress | None:
-    """Find a BlockedConnection anywhere in an exception chain."""
+    """Find a refusal of the network policy anywhere in an exception chain: a
+    BlockedConnection (urllib3) or a BlockedAddress raised as a cause (httpx, see
+    guarded_httpx)."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [error]
     while stack:
@@ -226,6 +228,8 @@ def blocked_in(error: BaseException) -> BlockedAddress | None:
         seen.add(id(current))
         if isinstance(current, BlockedConnection):
             return current.blocked
+        if isinstance(current, BlockedAddress):
+            return current
         stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
     return None

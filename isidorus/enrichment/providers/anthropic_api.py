@@ -9,12 +9,25 @@ from typing import Any
 
 import anthropic
 
-from isidorus.enrichment.providers.base import Completion, ProviderError, require_text, status_error
+from isidorus.enrichment.providers.base import (
+    Completion,
+    ProviderError,
+    connection_error,
+    policy_transport,
+    require_text,
+    status_error,
+)
 
 
 @functools.cache
 def _client(base_url: str | None, api_key: str, timeout: float) -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+    return anthropic.Anthropic(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(transport=policy_transport()),
+    )
 
 
 class AnthropicModel:
@@ -35,8 +48,8 @@ class AnthropicModel:
             )
         except anthropic.APITimeoutError:
             raise ProviderError("timeout", retryable=True) from None
-        except anthropic.APIConnectionError:
-            raise ProviderError("connection", retryable=True) from None
+        except anthropic.APIConnectionError as error:
+            raise connection_error(error) from None
         except anthropic.APIStatusError as error:
             raise status_error(error.status_code, error.response.headers) from None
         except anthropic.APIError:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from isidorus.integrations.guarded_http import blocked_in
+from isidorus.integrations.guarded_httpx import GuardedTransport
 from isidorus.integrations.http_fetch import parse_retry_after
+from isidorus.integrations.network_policy import llm_allowed_networks
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
@@ -40,6 +43,18 @@ class LanguageModel(Protocol):
     ) -> Completion:
         """A completion about one image (sent as an image part with its MIME type)."""
         ...
+
+
+def policy_transport() -> GuardedTransport:
+    """The transport of every provider client: connections only where the policy allows."""
+    return GuardedTransport(llm_allowed_networks)
+
+
+def connection_error(error: BaseException) -> ProviderError:
+    """Classify a failed connection: refused by the network policy, or a retryable one."""
+    if blocked_in(error) is not None:
+        return ProviderError("blocked_address", retryable=False)
+    return ProviderError("connection", retryable=True)
 
 
 def status_error(status: int, headers: object) -> ProviderError:

@@ -13,12 +13,25 @@ from typing import Any
 
 import openai
 
-from isidorus.enrichment.providers.base import Completion, ProviderError, require_text, status_error
+from isidorus.enrichment.providers.base import (
+    Completion,
+    ProviderError,
+    connection_error,
+    policy_transport,
+    require_text,
+    status_error,
+)
 
 
 @functools.cache
 def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
-    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+    return openai.OpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(transport=policy_transport()),
+    )
 
 
 class OpenAIChatModel:
@@ -45,8 +58,8 @@ class OpenAIChatModel:
             )
         except openai.APITimeoutError:
             raise ProviderError("timeout", retryable=True) from None
-        except openai.APIConnectionError:
-            raise ProviderError("connection", retryable=True) from None
+        except openai.APIConnectionError as error:
+            raise connection_error(error) from None
         except openai.APIStatusError as error:
             raise status_error(error.status_code, error.response.headers) from None
         except openai.APIError:
