@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from config.queues import WRITER, queue_name
 from isidorus.scrapings.messaging import WRITE_TASK
+from isidorus.scrapings.services.staging_lost import staged_batch_lost
 from isidorus.scrapings.services.write import write_batch
+from isidorus.scrapings.staging import StagedBatchUnreadable
 from tasks.base import DATABASE_CONNECTION_ERRORS, IsidorusTask
 from tasks.messages import write_message
+
+logger = logging.getLogger(__name__)
+# Reads of an unreadable staged batch before its URLs are scraped again, 1 s apart then
+# doubling (1 + 2 = 3 s): long enough for a store that blinked, short for a lost object.
+STAGING_READ_RETRIES = 2
 
 
 @shared_task(bind=True, base=IsidorusTask, name=WRITE_TASK, queue=queue_name(WRITER))
@@ -19,3 +27,10 @@ def write(self: IsidorusTask, body: dict[str, Any]) -> None:
     except DATABASE_CONNECTION_ERRORS as error:
         # The batch's transaction rolled back and its items are still open: write it again.
         self.retry_on_a_new_connection(error)
+    except StagedBatchUnreadable as error:
+        if self.request.retries < STAGING_READ_RETRIES:
+            logger.warning("%s; reading it again", error)
+            raise self.retry(
+                exc=error, countdown=0, delay_seconds=2**self.request.retries
+            ) from error
+        staged_batch_lost(job_id=job_id, batch_id=batch_id, items=items)

@@ -415,3 +415,18 @@ def robots_put(job_id: str, host: str, value: str) -> str:
 def robots_lock(job_id: str, host: str, ttl: int) -> bool:
     keys = [tombstone_key(job_id), _k(job_id, f"robots-lock:{host}")]
     return int(_run("set_nx", _GUARDED_SET_NX, keys, [ttl])) == 1
+
+
+_LEASE_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def lease_acquire(job_id: str, name: str, token: str, ttl: int) -> bool:
+    """Hold the job's `name` lease (SET NX with a TTL, so a dead holder's lease expires)."""
+    return bool(get_redis().set(_k(job_id, f"lease:{name}"), token, nx=True, ex=ttl))
+
+
+def lease_release(job_id: str, name: str, token: str) -> None:
+    _run("lease_release", _LEASE_RELEASE, [_k(job_id, f"lease:{name}")], [token])

@@ -248,11 +248,22 @@ class WriteBatch(models.Model):
     # Enrichment work this batch spawned ({"summaries": [page ids], "images": [image ids]}),
     # so a redelivered writer message can open and publish it again.
     enrichment = models.JSONField(default=dict)
+    # True once the counters are added and the enrichment is published. A batch whose
+    # writer died after the commit stays False until someone (its redelivery, or the
+    # finisher) runs those steps again: a job never completes while one is False.
+    effects_done = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scraping", "batch_id"], name="writebatch_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["scraping"],
+                condition=models.Q(effects_done=False),
+                name="writebatch_effects_pending",
+            )
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ overwrites the same object instead of adding one.
 from __future__ import annotations
 
 import gzip
+import zlib
 from typing import Any
 
 import orjson
@@ -25,6 +26,15 @@ _GZIP_SUFFIX = ".json.gz"
 # Level 3, measured on the bench's 64-page batches (27 KB of JSON a page): compress plus
 # decompress cost 0.06 ms a page against gzip level 1's 0.22, for 38% fewer bytes.
 _ZSTD_LEVEL = 3
+
+
+class StagedBatchUnreadable(Exception):
+    """A staged batch is missing, truncated or undecodable: it must never count as written."""
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"staged batch {key} is unreadable: {why}")
+        self.key = key
+        self.why = why
 
 
 def staging_key(job_id: str, batch_id: str) -> str:
@@ -55,14 +65,21 @@ def stage_put(job_id: str, key: str, payload: dict[str, Any]) -> None:
         stage_delete(key)
 
 
-def stage_get(key: str) -> dict[str, Any] | None:
+def stage_get(key: str) -> dict[str, Any]:
+    """The staged batch; raises StagedBatchUnreadable if it is missing or corrupt."""
     try:
         response = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
+            raise StagedBatchUnreadable(key, "missing") from error
         raise
-    return _decode(key, response["Body"].read())
+    try:
+        payload = _decode(key, response["Body"].read())
+    except (zstandard.ZstdError, orjson.JSONDecodeError, OSError, EOFError, zlib.error) as error:
+        raise StagedBatchUnreadable(key, f"undecodable ({error})") from error
+    if not isinstance(payload, dict) or not isinstance(payload.get("pages"), list):
+        raise StagedBatchUnreadable(key, "not a batch")
+    return payload
 
 
 def stage_delete(key: str) -> None:

@@ -14,10 +14,12 @@ from isidorus.integrations.aws import s3_client
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import forget_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Scraping
+from isidorus.scrapings.services.unfinished import job_record_unfinished
 from isidorus.scrapings.staging import stage_delete_job
 
 logger = logging.getLogger(__name__)
 CANCELLED_REASON = "cancelled by its owner"
+CANCELLED = "cancelled"  # the summary_error / image reason of work it never did
 
 
 class AlreadyFinished(Exception):
@@ -40,6 +42,7 @@ def scraping_cancel(*, job: Scraping) -> None:
     Scraping.objects.filter(pk=job_id).exclude(status__in=TERMINAL_STATUSES).update(
         status=JobStatus.CANCELLED, status_reason=CANCELLED_REASON, finished_at=timezone.now()
     )
+    job_record_unfinished(job_id, CANCELLED)
 
 
 def _image_objects_only_this_job_uses(job_id: str) -> list[str]:

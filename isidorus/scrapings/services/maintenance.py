@@ -20,32 +20,26 @@ from isidorus.integrations.aws import sqs_client
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.messaging import (
+    EXPAND_TASK,
     EXTRACT_IMAGE_TASK,
     SCRAPE_TASK,
     SUMMARIZE_TASK,
     WRITE_TASK,
 )
 from isidorus.scrapings.models import JobStatus, Scraping
-from isidorus.scrapings.services.discover import Discovery, dispatch, skipped_record
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
+from isidorus.scrapings.services.staging_lost import items_record_lost, items_republish
 from isidorus.scrapings.services.start import scraping_launch
-from isidorus.scrapings.services.write import write_batch
-from isidorus.scrapings.staging import stage_put, staging_key
+from isidorus.scrapings.services.unfinished import job_record_unfinished
 
 logger = logging.getLogger(__name__)
 STUCK_NAMED = 5
+POISON = "poison"
+STALLED = "stalled"
 
 
 def _republish(job_id: str, items: dict[str, dict[str, Any]]) -> None:
-    pages, expands = [], []
-    for item, payload in items.items():
-        entry = {"u": payload.get("u", ""), "d": payload.get("d", 0), "p": payload.get("p", "")}
-        if item.startswith("page:"):
-            pages.append(entry)
-        elif item.startswith("expand:"):
-            expands.append(entry)
-    job_state.release_claims(job_id=job_id, items=list(items))
-    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
+    items_republish(job_id, items)
     enrichment_republish(job_id, items)
 
 
@@ -74,6 +68,7 @@ def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
             actions[job_id] = "republished"
         else:
             job_finish(job_id, status=JobStatus.FAILED, reason=_stuck_reason(stall, items))
+            job_record_unfinished(job_id, STALLED)
             actions[job_id] = "failed"
     actions.update(_recover_launches(stall))
     actions.update(_fail_jobs_with_lost_state())
@@ -128,37 +123,34 @@ def _decode_celery_message(raw: str) -> tuple[str, Any] | None:
         return None
 
 
-def _poisoned_entries(task: str, argument: Any) -> tuple[str, list[dict[str, Any]]] | None:
+def _poisoned_items(task: str, argument: Any) -> tuple[str, list[str]] | None:
+    """(job id, the work items) of a dead-lettered scrape, expand or write message."""
     if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
         return None
-    job_id = argument["job"]
+    listed = [item for item in argument.get("items", []) if isinstance(item, dict | str)]
+    entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("u"), str)]
     if task == SCRAPE_TASK:
-        entries = [
-            e
-            for e in argument.get("items", [])
-            if isinstance(e, dict) and isinstance(e.get("u"), str)
+        items = [job_state.page_item(url_fingerprint(e["u"])) for e in entries]
+    elif task == EXPAND_TASK:
+        items = [
+            job_state.expand_item(url_fingerprint(e["u"]), int(e.get("d", 0))) for e in entries
         ]
-        return job_id, entries
-    if task == WRITE_TASK:
-        open_now = job_state.open_items(job_id)
-        return job_id, [open_now[i] for i in argument.get("items", []) if i in open_now]
-    return None
+    elif task == WRITE_TASK:
+        items = [item for item in listed if isinstance(item, str)]
+    else:
+        return None
+    return argument["job"], items
 
 
-def record_poisoned(job_id: str, entries: list[dict[str, Any]]) -> None:
-    """Write the entries as failed with reason `poison` and close their items."""
-    if not entries or Scraping.objects.filter(pk=job_id).first() is None or job_is_stopped(job_id):
+def record_poisoned(job_id: str, items: list[str]) -> None:
+    """Record the still-open items as lost with reason `poison` (failed page rows) and
+    close them, so the job still ends."""
+    if not items or Scraping.objects.filter(pk=job_id).first() is None or job_is_stopped(job_id):
         return
-    records = []
-    for entry in entries:
-        record = skipped_record(entry["u"], int(entry.get("d", 0)), entry.get("p", ""), "poison")
-        record["outcome"] = "failed"
-        records.append(record)
-    items = [job_state.page_item(url_fingerprint(entry["u"])) for entry in entries]
-    batch_id = "poison-" + hashlib.sha1(json.dumps(sorted(items)).encode()).hexdigest()[:24]
-    key = staging_key(job_id, batch_id)
-    stage_put(job_id, key, {"pages": records, "duplicates": 0})
-    write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
+    open_now = job_state.open_items(job_id)
+    entries = {item: open_now[item] for item in items if item in open_now}
+    digest = hashlib.sha1(json.dumps(sorted(entries)).encode()).hexdigest()[:24]
+    items_record_lost(job_id, f"{POISON}-{digest}", entries, POISON)
 
 
 def _record_dead_letter(task: str, argument: Any) -> bool:
@@ -170,7 +162,7 @@ def _record_dead_letter(task: str, argument: Any) -> bool:
         ids = [int(i) for i in argument.get(field, []) if isinstance(i, int)]
         enrichment_record_poisoned(job_id=argument["job"], kind=kind, ids=ids)
         return True
-    poisoned = _poisoned_entries(task, argument)
+    poisoned = _poisoned_items(task, argument)
     if poisoned is None:
         return False
     record_poisoned(*poisoned)

@@ -4,8 +4,10 @@
    terms as one jsonb value) keyed by (scraping, url hash) with ON CONFLICT DO NOTHING
    RETURNING, then COPY links, insert images and add to the job's term totals only for
    pages really inserted. A redelivered batch inserts and adds nothing.
-2. Add the batch's counts to the DynamoDB job item once (conditional on the batch id).
+2. Run its effects (services/batch_effects.py): add its counts to the DynamoDB job item
+   once (conditional on the batch id) and publish its enrichment once.
 3. Close the items in Redis; whoever empties the open set finishes the job.
+A staged batch that cannot be read is never recorded as written (services/staging_lost.py).
 """
 
 from __future__ import annotations
@@ -21,16 +23,13 @@ import orjson
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.models import Scraping, WriteBatch
-from isidorus.scrapings.services.enrichment_dispatch import (
-    enrichment_for_batch,
-    publish_enrichment,
-)
+from isidorus.scrapings.services.batch_effects import batch_effects_apply
+from isidorus.scrapings.services.enrichment_dispatch import enrichment_for_batch
 from isidorus.scrapings.services.finish import job_finish_if_done
-from isidorus.scrapings.staging import stage_delete, stage_get
+from isidorus.scrapings.staging import StagedBatchUnreadable, stage_delete, stage_get
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +221,10 @@ def _summarizable(pages: list[dict[str, Any]], inserted: dict[str, int]) -> list
 def _apply_batch(
     job: JobConfig, batch_id: str, payload: dict[str, Any] | None, report: WriteReport
 ) -> WriteBatch:
-    """Insert the batch's rows once, in one transaction with its WriteBatch record."""
+    """Insert the batch's rows once, in one transaction with its WriteBatch record.
+
+    `payload` is None only for a batch already written (its staged object is deleted).
+    """
     with transaction.atomic():
         WriteBatch.objects.get_or_create(scraping_id=job.id, batch_id=batch_id)
         # The row lock makes a concurrent duplicate wait, then see the batch as done.
@@ -230,8 +232,8 @@ def _apply_batch(
         if batch.counts:
             return batch
         if payload is None:
-            logger.error("batch %s of job %s has no staged data", batch_id, job.id)
-            return batch
+            # Rolls back the empty record: an unread batch never counts as written.
+            raise StagedBatchUnreadable(batch_id, "missing, and the batch was never written")
         pages = _unique_pages(payload["pages"])
         inserted = _insert_pages(job.id, pages)
         counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
@@ -253,13 +255,20 @@ def _apply_batch(
         return batch
 
 
-def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> WriteReport:
+def _batch_written(job_id: str, batch_id: str) -> bool:
+    written = WriteBatch.objects.filter(scraping_id=job_id, batch_id=batch_id).exclude(counts={})
+    return written.exists()
+
+
+def write_records(
+    *, job_id: str, batch_id: str, payload: dict[str, Any] | None, items: list[str]
+) -> WriteReport:
+    """Write a batch's records, run its effects, then close its items (close last)."""
     report = WriteReport()
     job = job_config(job_id)
     if job is None or job_is_stopped(job_id):
         report.dropped = True
         return report
-    payload = stage_get(key)
     try:
         batch = _apply_batch(job, batch_id, payload, report)
     except IntegrityError:
@@ -267,13 +276,25 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
             raise
         report.dropped = True  # the job was deleted while this batch was in flight
         return report
-    counts = {name: value for name, value in batch.counts.items() if name != "empty"}
-    job_table.job_item_add_counters_once(job_id, batch_id, counts)
-    # Enrichment items open before this batch's items close (close last).
-    publish_enrichment(job_id, batch_id, batch.enrichment)
+    batch_effects_apply(job_id, batch)
     report.remaining_open = job_state.close(job_id=job_id, items=items)
     if report.remaining_open == 0:
         job_finish_if_done(job_id)
-    if payload is not None:
+    return report
+
+
+def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> WriteReport:
+    """Write a staged batch. Raises StagedBatchUnreadable if it cannot be read and was
+    never written (the task retries, then hands it to `staged_batch_lost`)."""
+    if job_config(job_id) is None or job_is_stopped(job_id):
+        return WriteReport(dropped=True)
+    try:
+        payload: dict[str, Any] | None = stage_get(key)
+    except StagedBatchUnreadable:
+        if not _batch_written(job_id, batch_id):
+            raise
+        payload = None  # a redelivery after the write deleted the staged object
+    report = write_records(job_id=job_id, batch_id=batch_id, payload=payload, items=items)
+    if payload is not None and not report.dropped:
         stage_delete(key)
     return report

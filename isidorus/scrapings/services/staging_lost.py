@@ -1,0 +1,70 @@
+"""A write batch whose staged object cannot be read (missing, truncated, undecodable).
+
+The writer task retries it first (a store that was briefly down). If it is still
+unreadable, its URLs are scraped again, once per item: the new scrape stages a new
+object. An item that loses its staged batch a second time is recorded as failed with the
+reason `staging_lost` (an expand item, which has no row of its own, is counted and
+closed), so the job ends COMPLETED_WITH_ERRORS instead of completing without the pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from isidorus.integrations import job_table
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import job_config, job_is_stopped
+from isidorus.scrapings.services.discover import Discovery, dispatch
+from isidorus.scrapings.services.failed_pages import pages_record_failed
+from isidorus.scrapings.services.finish import job_finish_if_done
+
+logger = logging.getLogger(__name__)
+STAGING_LOST = "staging_lost"
+
+
+def items_republish(job_id: str, entries: dict[str, dict[str, Any]]) -> None:
+    """Publish open `page:` and `expand:` items again (their claims released first)."""
+    pages = [_entry(p) for item, p in entries.items() if item.startswith("page:")]
+    expands = [_entry(p) for item, p in entries.items() if item.startswith("expand:")]
+    job_state.release_claims(job_id=job_id, items=list(entries))
+    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
+
+
+def _entry(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"u": payload.get("u", ""), "d": payload.get("d", 0), "p": payload.get("p", "")}
+
+
+def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[str, int]:
+    """Re-scrape the batch's still-open items once each; record the rest as lost."""
+    if job_config(job_id) is None or job_is_stopped(job_id):
+        return {}
+    open_now = job_state.open_items(job_id)
+    entries = {item: open_now[item] for item in items if item in open_now}
+    again = {i: p for i, p in entries.items() if job_state.set_flag(job_id, f"rescraped:{i}")}
+    lost = {i: p for i, p in entries.items() if i not in again}
+    logger.error(
+        "staged batch %s of job %s is unreadable: %d item(s) scraped again, %d lost",
+        batch_id, job_id, len(again), len(lost),
+    )  # fmt: skip
+    if again:
+        items_republish(job_id, again)
+    items_record_lost(job_id, batch_id, lost, STAGING_LOST)
+    return {"rescraped": len(again), "lost": len(lost)}
+
+
+def items_record_lost(
+    job_id: str, batch_id: str, entries: dict[str, dict[str, Any]], reason: str
+) -> None:
+    """Close open items whose work is lost, each with a record: `page:` items as failed
+    rows with `reason`; `expand:` items (no row of their own) in the `expand_<reason>`
+    counter, which the audit names in the job's status reason."""
+    pages = [_entry(p) for item, p in entries.items() if item.startswith("page:")]
+    pages_record_failed(job_id=job_id, entries=pages, reason=reason)
+    expands = [item for item in entries if item.startswith("expand:")]
+    if expands:
+        job_table.job_item_add_counters_once(
+            job_id, f"lost-{batch_id}"[:40], {f"expand_{reason}": len(expands)}
+        )
+        if job_state.close(job_id=job_id, items=expands) == 0:
+            job_finish_if_done(job_id)
