@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down services-up lint format bench bench-api migrate
+.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit migrate
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: install stack-up
 ## Issue 5's benchmark: the read API at 10,000 pages.
 bench-api: install stack-up
 	$(VENV_PY) bench/api_bench.py $(BENCH_ARGS)
+
+## Issue 19's audit cost: the end-of-job audit at 20,000 pages against the finish's old queries.
+bench-audit: install stack-up
+	$(VENV_PY) bench/audit_bench.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -67,7 +67,7 @@ def _run(job_id: str, images: list[int], attempt: int = 0) -> Any:
 
 
 def _job_with_images(site: FixtureSite, *paths: str, **context: str) -> tuple[str, list[int]]:
-    job_id = new_job()
+    job_id = new_job(summarize=False)
     page_id = add_page(job_id, url=site.url("/"))
     images = [add_image(job_id, page_id, url=site.url(path), **context) for path in paths]
     open_items(job_id, images=images)
@@ -166,7 +166,7 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
     rows: list[int] = []
     jobs: list[str] = []
     for _ in range(2):
-        job_id = new_job()
+        job_id = new_job(summarize=False)
         first, second = (add_page(job_id, url=site.url(f"/p{n}"), depth=n) for n in (0, 1))
         ids = [add_image(job_id, first, url=url), add_image(job_id, second, url=url)]
         open_items(job_id, images=ids)
@@ -278,7 +278,7 @@ def test_image_tokens_are_totalled_and_the_budget_stops_descriptions(
 ) -> None:
     use_provider(stack, openai_server, kind="IMAGE_DESCRIBER")
     stack.ENRICHMENT_THREADS = 1
-    job_id = new_job(token_budget=200)
+    job_id = new_job(token_budget=200, summarize=False)
     page_id = add_page(job_id, url=site.url("/"))
     ids = [
         add_image(job_id, page_id, url=site.url(path))

@@ -25,7 +25,7 @@ def _run(job_id: str, pages: list[int], attempt: int = 0) -> Any:
 
 
 def _job_with_pages(count: int = 1, **job: Any) -> tuple[str, list[int]]:
-    job_id = new_job(**job)
+    job_id = new_job(**{"describe_images": False, **job})
     pages = [
         add_page(job_id, url=f"http://127.0.0.1:9/{n}", title="Bell Rock lighthouse", depth=n)
         for n in range(count)
@@ -79,7 +79,7 @@ def test_the_page_text_sent_is_bounded_by_the_input_token_budget(
 ) -> None:
     use_provider(stack, openai_server, kind="SUMMARY")
     stack.SUMMARY_MAX_INPUT_TOKENS = 100
-    job_id = new_job()
+    job_id = new_job(describe_images=False)
     page_id = add_page(job_id, url="http://127.0.0.1:9/long", text=ARTICLE * 50)
     open_items(job_id, pages=[page_id])
     _run(job_id, [page_id])
