@@ -24,7 +24,10 @@ from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import WriteBatch
-from isidorus.scrapings.services.enrichment_dispatch import publish_enrichment_messages
+from isidorus.scrapings.services.enrichment_dispatch import (
+    enrichment_items,
+    publish_enrichment_messages,
+)
 from isidorus.scrapings.services.unfinished import (
     images_record_unfinished,
     summaries_record_unfinished,
@@ -114,8 +117,7 @@ def job_audit_repair(job_id: str, findings: AuditFindings) -> bool:
     summaries, images = findings.summaries_missing, findings.images_missing
     if not (summaries or images):
         return False
-    items = {job_state.summary_item(i): {"k": "summary", "id": i} for i in summaries}
-    items.update({job_state.image_item(i): {"k": "image", "id": i} for i in images})
+    items = enrichment_items(summaries, images)
     job_state.release_claims(job_id=job_id, items=list(items))
     job_state.open_new(job_id, items)
     publish_enrichment_messages(job_id, summaries, images)

@@ -38,11 +38,16 @@ def publish_enrichment(job_id: str, batch_id: str, enrichment: dict[str, Any]) -
     images = [int(i) for i in enrichment.get("images", [])]
     if not (summaries or images) or job_state.get_flag(job_id, flag):
         return
-    items = {job_state.summary_item(i): {"k": "summary", "id": i} for i in summaries}
-    items.update({job_state.image_item(i): {"k": "image", "id": i} for i in images})
-    job_state.open_new(job_id, items)
+    job_state.open_new(job_id, enrichment_items(summaries, images))
     publish_enrichment_messages(job_id, summaries, images)
     job_state.set_flag(job_id, flag)
+
+
+def enrichment_items(summaries: list[int], images: list[int]) -> dict[str, dict[str, Any]]:
+    """The open items (and their payloads) of these pages' summaries and these images."""
+    items = {job_state.summary_item(i): {"k": "summary", "id": i} for i in summaries}
+    items.update({job_state.image_item(i): {"k": "image", "id": i} for i in images})
+    return items
 
 
 def publish_enrichment_messages(job_id: str, summaries: list[int], images: list[int]) -> None:
