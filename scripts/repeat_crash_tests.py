@@ -3,9 +3,13 @@
 the crash tests all pass").
 
     .venv/bin/python scripts/repeat_crash_tests.py --runs 10
+    .venv/bin/python scripts/repeat_crash_tests.py --scenario enrichment --runs 20
 
-Each run is one pytest session over the crash tests (real workers SIGKILLed, a PostgreSQL
-backend terminated, Redis restarted, duplicate and poison messages). The local stack must
+Each run is one pytest session. The `crash` scenario (the default) runs the crash tests
+(real workers SIGKILLed, a PostgreSQL backend terminated, Redis restarted, duplicate and
+poison messages). The `enrichment` scenario (issue 19) runs the enrichment crash loop on a
+1,500-page site, killing the scraper, writer and image-extractor groups twice at times drawn
+at random for each run (seeded by --seed, so a failing run can be replayed). The local stack must
 be up (`make stack-up`); the test settings pick the database, Redis DB and queue namespace,
 so the usual DATABASE_URL / REDIS_URL / ISIDORUS_NAMESPACE overrides apply. Prints one line
 per run and a summary; exits 1 if any run failed.
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import re
 import statistics
 import subprocess
 import sys
@@ -42,7 +48,10 @@ CRASH_TESTS = (
     "tests/e2e/test_celery_sqs.py::test_a_worker_killed_mid_task_gets_its_message_back",
     "tests/e2e/test_celery_sqs.py::test_a_poison_task_ends_in_the_dead_letter_queue",
     "tests/e2e/test_celery_sqs.py::test_an_undecodable_message_ends_in_the_dead_letter_queue",
+    "tests/e2e/test_crash_loop_enrichment.py",
 )
+ENRICHMENT_LOOP = ("tests/e2e/test_crash_loop_enrichment.py",)
+ENRICHMENT_PAGES = 1500
 
 # The same local endpoints and fixed credentials as `make test`: nothing reaches real AWS.
 LOCAL_AWS = local_aws_environment()
@@ -55,6 +64,7 @@ class RunResult:
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     exit_code: int = 0
+    details: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,11 +83,26 @@ def _read_report(path: Path, result: RunResult) -> None:
             result.passed.append(name)
 
 
-def run_once(number: int, tests: list[str], log_dir: Path, extra: list[str]) -> RunResult:
+def enrichment_environment(rng: random.Random) -> dict[str, str]:
+    """A 1,500-page run with two kills: the first 2-12 s into the crawl (the scrape takes
+    about 12 s here, enrichment about 30 s more), the second 6-16 s after it (the workers take
+    about 5 s to start again)."""
+    first = rng.uniform(2, 12)
+    second = first + rng.uniform(6, 16)
+    return {
+        "CRASH_LOOP_PAGES": str(ENRICHMENT_PAGES),
+        "CRASH_LOOP_PAGE_DELAY": "0.05",
+        "CRASH_LOOP_KILL_AT": f"{first:.1f},{second:.1f}",
+    }
+
+
+def run_once(
+    number: int, tests: list[str], log_dir: Path, extra: list[str], env_extra: dict[str, str]
+) -> RunResult:
     report = log_dir / f"run-{number:02d}.xml"
     log = log_dir / f"run-{number:02d}.log"
-    command = [sys.executable, "-m", "pytest", "-q", f"--junitxml={report}", *extra, *tests]
-    env = {**LOCAL_AWS, **os.environ}
+    command = [sys.executable, "-m", "pytest", "-q", "-rP", f"--junitxml={report}", *extra, *tests]
+    env = {**LOCAL_AWS, **os.environ, **env_extra}
     started = time.monotonic()
     with log.open("wb") as output:
         completed = subprocess.run(
@@ -85,6 +110,8 @@ def run_once(number: int, tests: list[str], log_dir: Path, extra: list[str]) -> 
         )
     result = RunResult(number, time.monotonic() - started, exit_code=completed.returncode)
     _read_report(report, result)
+    output = log.read_text(errors="replace")
+    result.details = re.findall(r"^\d+ pages, done in .*$|^[\d.]+s \(.*\)$", output, re.MULTILINE)
     return result
 
 
@@ -93,15 +120,23 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10, help="how many runs (default 10)")
     parser.add_argument("--log-dir", type=Path, help="keep each run's output and report here")
     parser.add_argument("-k", dest="keyword", help="only the crash tests matching this")
+    parser.add_argument("--scenario", choices=("crash", "enrichment"), default="crash")
+    parser.add_argument("--seed", type=int, default=19, help="seed of the enrichment kill times")
     arguments = parser.parse_args()
+    rng = random.Random(arguments.seed)
+    tests = list(ENRICHMENT_LOOP if arguments.scenario == "enrichment" else CRASH_TESTS)
 
     log_dir = arguments.log_dir or Path(tempfile.mkdtemp(prefix="isidorus-crash-runs-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     extra = ["-k", arguments.keyword] if arguments.keyword else []
-    print(f"{arguments.runs} runs of {len(CRASH_TESTS)} crash test selections; logs in {log_dir}")
+    selections = f"{len(tests)} {arguments.scenario} test selection(s)"
+    print(f"{arguments.runs} runs of {selections}; logs in {log_dir}")
     results: list[RunResult] = []
     for number in range(1, arguments.runs + 1):
-        result = run_once(number, list(CRASH_TESTS), log_dir, extra)
+        env_extra = enrichment_environment(rng) if arguments.scenario == "enrichment" else {}
+        if env_extra:
+            print(f"run {number:2d}: kills at {env_extra['CRASH_LOOP_KILL_AT']} s", flush=True)
+        result = run_once(number, tests, log_dir, extra, env_extra)
         results.append(result)
         verdict = "PASS" if result.ok else f"FAIL (pytest exit {result.exit_code})"
         print(
@@ -111,6 +146,8 @@ def main() -> int:
         )
         for name in result.failed:
             print(f"    failed: {name}", flush=True)
+        for line in result.details:
+            print(f"    {line}", flush=True)
 
     passes = sum(result.ok for result in results)
     seconds = [result.seconds for result in results]

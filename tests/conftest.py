@@ -58,13 +58,15 @@ def start_worker(aws_resources: dict[str, str], worker_env: dict[str, str]) -> I
         name: str = "worker",
         concurrency: int = 2,
         env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> WorkerProcess:
+        """Start a worker; with wait=False, only launch it (call its wait_ready() later)."""
         names = [spec.name for spec in all_queue_specs() if stages is None or spec.stage in stages]
         worker = WorkerProcess(
             queues=names, name=name, env={**worker_env, **(env or {})}, concurrency=concurrency
         )
         started.append(worker)
-        return worker.start()
+        return worker.start() if wait else worker.launch()
 
     yield start
     for worker in started:

@@ -48,12 +48,13 @@ def expand_item(fingerprint: str, depth: int) -> str:
 
 
 _ADMIT = """
-local seen, open, budget, quota = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local seen, open, budget, quota, dups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[7]
 if redis.call('EXISTS', KEYS[5]) == 1 then return {'T'} end
 if redis.call('EXISTS', KEYS[6]) == 0 then return {'LOST'} end
 local max_pages, quota_limit, quota_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_depth = tonumber(ARGV[4])
 local codes = {}
+local duplicates_of = {}
 -- One candidate per line: fingerprint, depth, kind, parent fingerprint, url and parent url
 -- (both as JSON string literals), tab-separated. The open payload is built here, only
 -- for the candidates that store one: {"by":..,"d":..,"p":..,"u":..} (keys sorted).
@@ -112,9 +113,21 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
       code = 'X'
     end
   end
+  if code == 'D' and parent ~= '' then
+    duplicates_of[parent] = (duplicates_of[parent] or 0) + 1
+  end
   codes[#codes + 1] = code
 end
-return codes
+-- Pin each parent's duplicate count while its work item is open: a redelivered parent
+-- would see the links it admitted, once written, as duplicates; it reports the first count.
+-- One parent per line: fingerprint, work item, duplicates dropped before the script.
+local pinned = {}
+for line in string.gmatch(ARGV[6], '[^\\n]+') do
+  local parent, item, dropped = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)$')
+  redis.call('HSETNX', dups, item, tonumber(dropped) + (duplicates_of[parent] or 0))
+  pinned[#pinned + 1] = redis.call('HGET', dups, item)
+end
+return {codes, pinned}
 """
 
 _CLAIM = """
@@ -139,11 +152,14 @@ return result
 """
 
 _CLOSE = """
-local open, state, active = KEYS[1], KEYS[2], KEYS[3]
+local open, state, active, dups = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 if redis.call('EXISTS', state) == 0 then return -2 end
 local removed = 0
-for i = 3, #ARGV do removed = removed + redis.call('HDEL', open, ARGV[i]) end
+for i = 3, #ARGV do
+  removed = removed + redis.call('HDEL', open, ARGV[i])
+  redis.call('HDEL', dups, ARGV[i])
+end
 if removed > 0 then
   redis.call('HSET', state, 'progress_at', ARGV[1])
   if redis.call('ZSCORE', active, ARGV[2]) then redis.call('ZADD', active, ARGV[1], ARGV[2]) end
@@ -254,8 +270,49 @@ def admit(
     max_depth: int,
 ) -> list[str]:
     """Admit candidates atomically; returns one code per candidate (see the constants)."""
-    if not candidates:
-        return []
+    return admit_counted(
+        job_id=job_id,
+        candidates=candidates,
+        tallies=[],
+        max_pages=max_pages,
+        quota_key=quota_key,
+        quota_limit=quota_limit,
+        quota_ttl=quota_ttl,
+        max_depth=max_depth,
+    ).codes
+
+
+@dataclass(frozen=True)
+class DuplicateTally:
+    """A parent's links dropped as repeats before the script (they are duplicates too)."""
+
+    parent_fingerprint: str
+    item: str  # the parent's open work item: its count is pinned while the item is open
+    dropped: int
+
+
+@dataclass
+class Admission:
+    codes: list[str]
+    duplicates: dict[str, int]  # parent item -> its duplicate links, as first counted
+
+
+def admit_counted(
+    *,
+    job_id: str,
+    candidates: list[Candidate],
+    tallies: list[DuplicateTally],
+    max_pages: int,
+    quota_key: str,
+    quota_limit: int,
+    quota_ttl: int,
+    max_depth: int,
+) -> Admission:
+    """`admit`, and each tallied parent's duplicate links (its D codes plus its dropped
+    repeats). The first count is kept until the parent's item closes, so a parent scraped
+    again after a crash reports the same number: the writer counts it once, with the row."""
+    if not candidates and not tallies:
+        return Admission([], {})
     # One string for all candidates: packing thousands of separate arguments cost more
     # than the script itself (bench/crawl_bench.py profile).
     parent_urls: dict[str, str] = {}
@@ -269,17 +326,22 @@ def admit(
             f"{candidate.fingerprint}\t{candidate.depth}\t{kind}\t{candidate.parent_fingerprint}"
             f"\t{_json_string(candidate.url)}\t{parent_url}"
         )
-    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth, "\n".join(lines)]
+    pins = "\n".join(f"{t.parent_fingerprint}\t{t.item}\t{t.dropped}" for t in tallies)
+    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth, "\n".join(lines), pins]
     keys = [
         _k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key,
-        tombstone_key(job_id), _k(job_id, "state"),
+        tombstone_key(job_id), _k(job_id, "state"), _k(job_id, "dups"),
     ]  # fmt: skip
-    codes = [str(code) for code in _run("admit", _ADMIT, keys, args)]
-    if codes == ["T"]:
-        return [DUPLICATE] * len(candidates)
-    if codes == ["LOST"]:
+    result = _run("admit", _ADMIT, keys, args)
+    if result == ["T"]:
+        return Admission([DUPLICATE] * len(candidates), {t.item: 0 for t in tallies})
+    if result == ["LOST"]:
         raise JobStateLost(job_id)
-    return codes
+    codes, pinned = result
+    return Admission(
+        [str(code) for code in codes],
+        {tally.item: int(count) for tally, count in zip(tallies, pinned, strict=True)},
+    )
 
 
 def claim(*, job_id: str, items: list[str], token: str, ttl: int) -> dict[str, dict[str, Any]]:
@@ -308,6 +370,7 @@ def release_claims(*, job_id: str, items: list[str]) -> None:
 def close(*, job_id: str, items: list[str]) -> int:
     """Close items (idempotent); returns how many items are still open (-1: job buried)."""
     keys = [_k(job_id, "open"), _k(job_id, "state"), ACTIVE_JOBS, tombstone_key(job_id)]
+    keys.append(_k(job_id, "dups"))
     remaining = int(_run("close", _CLOSE, keys, [time.time(), job_id, *items]))
     if remaining == -2:
         raise JobStateLost(job_id)

@@ -38,6 +38,10 @@ class WorkerProcess:
         self.log_path = LOG_DIR / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
 
     def start(self, *, ready_timeout: float = 60.0) -> WorkerProcess:
+        return self.launch().wait_ready(ready_timeout)
+
+    def launch(self) -> WorkerProcess:
+        """Start the process without waiting for it: launch several, then wait for each."""
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
             "-Q", ",".join(self.queues),
@@ -56,6 +60,10 @@ class WorkerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        return self
+
+    def wait_ready(self, ready_timeout: float = 60.0) -> WorkerProcess:
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

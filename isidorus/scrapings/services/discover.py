@@ -29,7 +29,19 @@ class Discovery:
     records: list[dict[str, Any]] = field(default_factory=list)
     to_fetch: list[dict[str, Any]] = field(default_factory=list)
     to_expand: list[dict[str, Any]] = field(default_factory=list)
-    duplicates: int = 0
+    # Parent work item -> its links that were duplicates, as first counted (job_state).
+    duplicates_of: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(self.duplicates_of.values())
+
+
+@dataclass(frozen=True)
+class LinkSource:
+    item: str  # the parent's open work item (a page, or an expand of it)
+    entry: dict[str, Any]  # the parent: url "u" and depth "d"
+    links: list[str]
 
 
 # skip_reason depends only on the job's fixed options and the URL (robots.txt is stored
@@ -71,8 +83,8 @@ def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[s
     }  # fmt: skip
 
 
-def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) -> Discovery:
-    """Admit the links of each (page entry, link URLs) source at the page's depth + 1.
+def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
+    """Admit the links of each source at its parent's depth + 1.
 
     A URL already offered at the same depth earlier in this call is counted as a
     duplicate without offering it again: the script would answer D for it anyway (only
@@ -81,16 +93,19 @@ def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) ->
     """
     candidates: list[job_state.Candidate] = []
     entries: list[dict[str, Any]] = []
+    tallies: list[job_state.DuplicateTally] = []
     offered: set[tuple[str, int]] = set()
     found = Discovery()
-    for parent, links in sources:
+    for source in sources:
+        parent = source.entry
         depth = int(parent["d"]) + 1
-        if depth > job.depth:
+        if depth > job.depth or not source.links:
             continue
         parent_fp = url_fingerprint(parent["u"])
-        for url in links:
+        dropped = 0
+        for url in source.links:
             if (url, depth) in offered:
-                found.duplicates += 1
+                dropped += 1
                 continue
             offered.add((url, depth))
             reason = skip_reason(job, url)
@@ -108,15 +123,19 @@ def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) ->
                 )
             )
             entries.append(entry)
-    codes = job_state.admit(
+        tallies.append(job_state.DuplicateTally(parent_fp, source.item, dropped))
+    admission = job_state.admit_counted(
         job_id=job.id,
         candidates=candidates,
+        tallies=tallies,
         max_pages=job.max_pages,
         quota_key=daily_quota_key(job.owner_id),
         quota_limit=settings.ISIDORUS_DAILY_PAGE_QUOTA,
         quota_ttl=seconds_until_utc_midnight() + 3600,
         max_depth=job.depth,
     )
+    found.duplicates_of = admission.duplicates
+    codes = admission.codes
     for code, entry in zip(codes, entries, strict=True):
         plain = {"u": entry["u"], "d": entry["d"], "p": entry["p"]}
         if code in (job_state.ADMITTED, job_state.REPUBLISH):
@@ -130,8 +149,6 @@ def discover(job: JobConfig, sources: list[tuple[dict[str, Any], list[str]]]) ->
         elif code in REFUSAL_REASONS:
             reason = REFUSAL_REASONS[code]
             found.records.append(skipped_record(entry["u"], entry["d"], entry["p"], reason))
-        elif code == job_state.DUPLICATE:
-            found.duplicates += 1
     return found
 
 

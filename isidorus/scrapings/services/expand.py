@@ -18,7 +18,7 @@ from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.messaging import EXPAND_TASK, WRITE_TASK, publish
 from isidorus.scrapings.models import Link, Page
-from isidorus.scrapings.services.discover import discover, dispatch
+from isidorus.scrapings.services.discover import LinkSource, discover, dispatch
 from isidorus.scrapings.staging import stage_put, staging_key
 
 WAIT_FOR_WRITE_SECONDS = 1
@@ -49,7 +49,7 @@ def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
         links = list(
             dict.fromkeys(Link.objects.filter(page=page).values_list("target_url", flat=True))
         )
-    found = discover(job, [({"u": entry["u"], "d": depth}, links)])
+    found = discover(job, [LinkSource(item, {"u": entry["u"], "d": depth}, links)])
     batch_id = f"expand-{fingerprint[:16]}-{depth}"
     key = staging_key(job_id, batch_id)
     stage_put(job_id, key, {"pages": found.records, "duplicates": found.duplicates})

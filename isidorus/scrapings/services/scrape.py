@@ -39,7 +39,7 @@ from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_m
 from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
 from isidorus.scrapings.politeness import HostBusy, StopRequested, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
-from isidorus.scrapings.services.discover import discover, dispatch, skip_reason
+from isidorus.scrapings.services.discover import LinkSource, discover, dispatch, skip_reason
 from isidorus.scrapings.staging import stage_put, staging_key
 
 logger = logging.getLogger(__name__)
@@ -220,14 +220,22 @@ def scrape_batch(
     stop_words = _stop_words()
     records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
     found = discover(
-        job, [(o.entry, [link.url for link in o.parsed.links]) for o in outcomes if o.parsed]
+        job,
+        [
+            LinkSource(o.item, o.entry, [link.url for link in o.parsed.links])
+            for o in outcomes
+            if o.parsed
+        ],
     )
+    # Each page carries its own duplicate links: they count once, with its row.
+    for outcome, record in zip(outcomes, records, strict=True):
+        record["dup"] = found.duplicates_of.get(outcome.item, 0)
     records += found.records
 
     report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
     key = staging_key(job_id, report.batch_id)
     if outcomes:
-        stage_put(job_id, key, {"pages": records, "duplicates": found.duplicates})
+        stage_put(job_id, key, {"pages": records, "duplicates": 0})
     dispatch(job_id, found)
     report.children = len(found.to_fetch)
 

@@ -198,6 +198,9 @@ def job_terms_add(job_id: str, page_terms: list[dict[str, int]]) -> None:
 def _batch_counts(
     pages: list[dict[str, Any]], inserted: dict[str, int], duplicates: int
 ) -> Counter[str]:
+    """The counters of the pages this batch inserted. A page's duplicate links count with
+    its row, so a page scraped again after a crash counts them once; `duplicates` is the
+    batch's own (an expand's, whose batch id is the same on every attempt)."""
     counts: Counter[str] = Counter()
     for page in pages:
         if page["fp"] not in inserted:
@@ -206,6 +209,7 @@ def _batch_counts(
         counts[f"pages_{outcome}"] += 1
         if outcome != "fetched" and page["reason"]:
             counts[f"{outcome}_{page['reason']}"] += 1
+        counts["skipped_duplicate"] += int(page.get("dup", 0))
     counts["skipped_duplicate"] += duplicates
     return counts
 
