@@ -201,7 +201,7 @@ if CELERY_TASK_TIME_LIMIT >= SQS_VISIBILITY_TIMEOUT:
 # The soft limit leaves the task a moment to stop cleanly before the hard limit kills it.
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(1, CELERY_TASK_TIME_LIMIT // 5)
 CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 4, minimum=0, maximum=20)
-# Test switch: publish every task message twice to prove redelivery safety.
+# Test-only: publish every task message twice to prove redelivery safety.
 ISIDORUS_DUPLICATE_PUBLISHES = env_bool("ISIDORUS_DUPLICATE_PUBLISHES", False)
 TEST_RUNNER = "isidorus.core.test_runner.PytestRunner"
 
@@ -263,6 +263,19 @@ CELERY_BEAT_SCHEDULE_FILE = env_str(
 # Fault injection for the reliability tests: a scrape batch with a URL matching this regex
 # raises, every time, like a poison message. Never set in production.
 ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")
+# Each test-only switch breaks a guarantee on purpose (every message twice, injected
+# failures, names resolved to chosen addresses), so production refuses to start with one on.
+_TEST_ONLY_SWITCHES: dict[str, object] = {
+    "ISIDORUS_DUPLICATE_PUBLISHES": ISIDORUS_DUPLICATE_PUBLISHES,
+    "ISIDORUS_FAULT_SCRAPE_URL_REGEX": ISIDORUS_FAULT_SCRAPE_URL_REGEX,
+    "ISIDORUS_RESOLVER_OVERRIDES": ISIDORUS_RESOLVER_OVERRIDES,
+}
+TEST_ONLY_VARIABLES = tuple(_TEST_ONLY_SWITCHES)
+_switched_on = [name for name, value in _TEST_ONLY_SWITCHES.items() if value]
+if PRODUCTION and _switched_on:
+    raise ImproperlyConfigured(
+        f"{', '.join(_switched_on)}: test-only, refused when ISIDORUS_ENV=production; unset it"
+    )
 # Enrichment hand-off from the writer (summaries, images). With it off, jobs complete
 # once their pages are written and no enrichment worker is needed.
 ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", True)
