@@ -19,6 +19,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_optional_str,
     env_str,
 )
@@ -44,7 +45,8 @@ ALLOWED_HOSTS = env_list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with a login limited per client address (isidorus/core/admin_site.py).
+    "isidorus.core.admin_apps.IsidorusAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -215,6 +217,18 @@ ISIDORUS_CRAWL_STARTS_PER_MINUTE = env_int("ISIDORUS_CRAWL_STARTS_PER_MINUTE", 1
 ISIDORUS_MAX_RUNNING_JOBS = env_int("ISIDORUS_MAX_RUNNING_JOBS", 5, minimum=1)
 ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimum=1)
 
+# --- Failed authentications per client address (isidorus/accounts/auth_failures.py) -----
+# After this many failed authentications (API keys and admin logins together) from one
+# address within the window, that address is refused before any key or password is
+# checked, until the window ends.
+ISIDORUS_AUTH_FAILURE_LIMIT = env_int("ISIDORUS_AUTH_FAILURE_LIMIT", 20, minimum=1)
+ISIDORUS_AUTH_FAILURE_WINDOW_SECONDS = env_int(
+    "ISIDORUS_AUTH_FAILURE_WINDOW_SECONDS", 300, minimum=1, maximum=86400
+)
+# Reverse proxies whose X-Forwarded-For is believed (isidorus/core/client_address.py).
+# Empty: the peer address is the client, and X-Forwarded-For is ignored.
+ISIDORUS_TRUSTED_PROXIES = env_networks("ISIDORUS_TRUSTED_PROXIES", [])
+
 
 def _resolver_overrides(raw: list[str]) -> dict[str, str]:
     overrides: dict[str, str] = {}
@@ -261,8 +275,9 @@ CELERY_BEAT_SCHEDULE_FILE = env_str(
     "CELERY_BEAT_SCHEDULE_FILE", f"/tmp/{ISIDORUS_NAMESPACE}-celerybeat-schedule"
 )
 # Fault injection for the reliability tests: a scrape batch with a URL matching this regex
-# raises, every time, like a poison message. Never set in production.
+# raises, every time, like a poison message. Refused in production (below).
 ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")
+
 # Each test-only switch breaks a guarantee on purpose (every message twice, injected
 # failures, names resolved to chosen addresses), so production refuses to start with one on.
 _TEST_ONLY_SWITCHES: dict[str, object] = {
@@ -276,6 +291,7 @@ if PRODUCTION and _switched_on:
     raise ImproperlyConfigured(
         f"{', '.join(_switched_on)}: test-only, refused when ISIDORUS_ENV=production; unset it"
     )
+
 # Enrichment hand-off from the writer (summaries, images). With it off, jobs complete
 # once their pages are written and no enrichment worker is needed.
 ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", True)
