@@ -60,7 +60,7 @@ def test_production_refuses_to_start_with_a_test_only_switch_on(name: str) -> No
 
 
 def test_production_starts_with_every_switch_off_and_tests_may_turn_them_on() -> None:
-    assert _import_settings("production").returncode == 0
-    assert _import_settings("production", ISIDORUS_DUPLICATE_PUBLISHES="false").returncode == 0
+    off = _import_settings("production", ISIDORUS_DUPLICATE_PUBLISHES="false")
+    assert off.returncode == 0, off.stderr[-2000:]
     switched = _import_settings("test", **SWITCHED_ON)
     assert switched.returncode == 0, switched.stderr[-2000:]
