@@ -21,20 +21,21 @@ from isidorus.accounts.auth_failures import (
     auth_block_seconds,
     auth_failure_record,
 )
-from isidorus.core.client_address import request_client
+from isidorus.core.client_address import UNKNOWN_CLIENT, request_client
 
 
 class LimitedAuthenticationForm(AuthenticationForm):
     """A login form that is refused while its client address is over the failure limit.
 
-    Any other login form (a dashboard's) gets the same limit by deriving from this one.
+    Any other login form (a dashboard's) gets the same limit by deriving from this one,
+    and the same status by passing its view's response through `with_refusal_status`.
     """
 
     failure_kind = "login"
     retry_after: int | None = None
 
     def clean(self) -> dict[str, Any]:
-        client = request_client(self.request) if self.request is not None else "unknown"
+        client = request_client(self.request) if self.request is not None else UNKNOWN_CLIENT
         blocked_for = auth_block_seconds(client=client)
         if blocked_for is not None:
             self.retry_after = blocked_for
@@ -50,14 +51,18 @@ class LimitedAdminAuthenticationForm(LimitedAuthenticationForm, AdminAuthenticat
     failure_kind = "admin_login"
 
 
+def with_refusal_status(response: HttpResponse) -> HttpResponse:
+    """429 and Retry-After on a login page whose form was refused for the address."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    retry_after = getattr(form, "retry_after", None)
+    if retry_after is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 class IsidorusAdminSite(admin.AdminSite):
     login_form = LimitedAdminAuthenticationForm
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        response: HttpResponse = super().login(request, extra_context)
-        form = (getattr(response, "context_data", None) or {}).get("form")
-        retry_after = getattr(form, "retry_after", None)
-        if retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(retry_after)
-        return response
+        return with_refusal_status(super().login(request, extra_context))
