@@ -100,7 +100,7 @@ def _call(me: Owner, other: Owner, method: str, path: str, **kwargs: Any) -> Any
 def owners(start_worker: Any, enrichment_on: dict[str, str]) -> Iterator[tuple[Owner, Owner]]:
     alice, bob = _owner("alice"), _owner("bob")
     with FixtureSite(_site_routes()) as site:
-        start_worker(name="isolation", concurrency=3, env=enrichment_on)  # all four queues
+        worker = start_worker(name="isolation", concurrency=3, env=enrichment_on)  # all queues
         # Both at once, even with the same idempotency key: two jobs, one each.
         for owner in (alice, bob):
             started = owner.client.post(
@@ -125,6 +125,9 @@ def owners(start_worker: Any, enrichment_on: dict[str, str]) -> Iterator[tuple[O
             assert len(owner.image_ids) == 2
             assert owner.link_ids
         yield alice, bob
+        # Both jobs are terminal, so the worker holds no message: killing it loses nothing
+        # and saves the seconds of a warm shutdown.
+        worker.kill()
 
 
 def _results(response: Any) -> list[dict[str, Any]]:
