@@ -1,8 +1,8 @@
 """Django settings, read from the environment through strict helpers (config/env.py).
 
 Defaults point at the local stack (scripts/stack.sh). Every variable is listed in the
-README's table. ISIDORUS_ENV=production refuses to start without a secret key or with
-DEBUG on.
+README's table. ISIDORUS_ENV=production refuses to start without a secret key, with
+DEBUG on, or with a test-only switch on.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_optional_str,
     env_str,
 )
@@ -44,7 +45,8 @@ ALLOWED_HOSTS = env_list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with a login limited per client address (isidorus/core/admin_site.py).
+    "isidorus.core.admin_apps.IsidorusAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -201,7 +203,7 @@ if CELERY_TASK_TIME_LIMIT >= SQS_VISIBILITY_TIMEOUT:
 # The soft limit leaves the task a moment to stop cleanly before the hard limit kills it.
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(1, CELERY_TASK_TIME_LIMIT // 5)
 CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 4, minimum=0, maximum=20)
-# Test switch: publish every task message twice to prove redelivery safety.
+# Test-only: publish every task message twice to prove redelivery safety.
 ISIDORUS_DUPLICATE_PUBLISHES = env_bool("ISIDORUS_DUPLICATE_PUBLISHES", False)
 TEST_RUNNER = "isidorus.core.test_runner.PytestRunner"
 
@@ -214,6 +216,18 @@ ISIDORUS_REQUESTS_PER_MINUTE = env_int("ISIDORUS_REQUESTS_PER_MINUTE", 600, mini
 ISIDORUS_CRAWL_STARTS_PER_MINUTE = env_int("ISIDORUS_CRAWL_STARTS_PER_MINUTE", 10, minimum=1)
 ISIDORUS_MAX_RUNNING_JOBS = env_int("ISIDORUS_MAX_RUNNING_JOBS", 5, minimum=1)
 ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimum=1)
+
+# --- Failed authentications per client address (isidorus/accounts/auth_failures.py) -----
+# After this many failed authentications (API keys and admin logins together) from one
+# address within the window, that address is refused before any key or password is
+# checked, until the window ends.
+ISIDORUS_AUTH_FAILURE_LIMIT = env_int("ISIDORUS_AUTH_FAILURE_LIMIT", 20, minimum=1)
+ISIDORUS_AUTH_FAILURE_WINDOW_SECONDS = env_int(
+    "ISIDORUS_AUTH_FAILURE_WINDOW_SECONDS", 300, minimum=1, maximum=86400
+)
+# Reverse proxies whose X-Forwarded-For is believed (isidorus/core/client_address.py).
+# Empty: the peer address is the client, and X-Forwarded-For is ignored.
+ISIDORUS_TRUSTED_PROXIES = env_networks("ISIDORUS_TRUSTED_PROXIES", [])
 
 
 def _resolver_overrides(raw: list[str]) -> dict[str, str]:
@@ -261,8 +275,23 @@ CELERY_BEAT_SCHEDULE_FILE = env_str(
     "CELERY_BEAT_SCHEDULE_FILE", f"/tmp/{ISIDORUS_NAMESPACE}-celerybeat-schedule"
 )
 # Fault injection for the reliability tests: a scrape batch with a URL matching this regex
-# raises, every time, like a poison message. Never set in production.
+# raises, every time, like a poison message. Refused in production (below).
 ISIDORUS_FAULT_SCRAPE_URL_REGEX = env_optional_str("ISIDORUS_FAULT_SCRAPE_URL_REGEX")
+
+# Each test-only switch breaks a guarantee on purpose (every message twice, injected
+# failures, names resolved to chosen addresses), so production refuses to start with one on.
+_TEST_ONLY_SWITCHES: dict[str, object] = {
+    "ISIDORUS_DUPLICATE_PUBLISHES": ISIDORUS_DUPLICATE_PUBLISHES,
+    "ISIDORUS_FAULT_SCRAPE_URL_REGEX": ISIDORUS_FAULT_SCRAPE_URL_REGEX,
+    "ISIDORUS_RESOLVER_OVERRIDES": ISIDORUS_RESOLVER_OVERRIDES,
+}
+TEST_ONLY_VARIABLES = tuple(_TEST_ONLY_SWITCHES)
+_switched_on = [name for name, value in _TEST_ONLY_SWITCHES.items() if value]
+if PRODUCTION and _switched_on:
+    raise ImproperlyConfigured(
+        f"{', '.join(_switched_on)}: test-only, refused when ISIDORUS_ENV=production; unset it"
+    )
+
 # Enrichment hand-off from the writer (summaries, images). With it off, jobs complete
 # once their pages are written and no enrichment worker is needed.
 ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", True)

@@ -24,7 +24,8 @@ COMMON_ERRORS = {
     "401": "Missing, malformed, unknown, expired or revoked API key.",
     "404": "Not found (or owned by someone else).",
     "413": "Request body too large.",
-    "429": "A per-owner limit was reached; see the Retry-After header.",
+    "429": "A per-owner limit was reached, or too many failed authentications came from "
+    "this client address; see the Retry-After header.",
 }
 
 

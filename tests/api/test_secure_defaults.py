@@ -33,6 +33,8 @@ def test_production_uses_secure_admin_cookies_and_no_debug() -> None:
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "ISIDORUS_ENV": "production",
         "DJANGO_SECRET_KEY": "x" * 50, "DJANGO_DEBUG": "",
+        # The suite's own name overrides are a test-only switch that production refuses.
+        "ISIDORUS_RESOLVER_OVERRIDES": "",
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,

@@ -7,7 +7,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list
+from config.env import env_bool, env_choice, env_int, env_list, env_networks
 from tests.support.workers import REPO_ROOT
 
 
@@ -32,6 +32,12 @@ def test_missing_or_blank_values_take_the_default() -> None:
     assert env_int("COUNT", 7, environ={"COUNT": "  "}) == 7
     assert env_list("HOSTS", ["a"], environ={}) == ["a"]
     assert env_list("HOSTS", [], environ={"HOSTS": "a, b,,"}) == ["a", "b"]
+
+
+def test_env_networks_checks_every_entry_and_names_the_bad_one() -> None:
+    assert env_networks("NETS", [], environ={"NETS": "10.0.0.0/8, ::1"}) == ["10.0.0.0/8", "::1"]
+    with pytest.raises(ImproperlyConfigured, match=r"NETS entry '10\.0\.0\.0/33' is not an IP"):
+        env_networks("NETS", [], environ={"NETS": "10.0.0.1,10.0.0.0/33"})
 
 
 def test_env_choice_names_the_allowed_values() -> None:
