@@ -25,6 +25,7 @@ COMMON_ERRORS = {
     "404": "Not found (or owned by someone else).",
     "413": "Request body too large.",
     "429": "A per-owner limit was reached; see the Retry-After header.",
+    "503": "The database is unavailable (`database_unavailable`); see the Retry-After header.",
 }
 
 
