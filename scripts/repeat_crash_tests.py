@@ -6,12 +6,13 @@ the crash tests all pass").
     .venv/bin/python scripts/repeat_crash_tests.py --scenario enrichment --runs 20
 
 Each run is one pytest session. The `crash` scenario (the default) runs the crash tests
-(real workers SIGKILLed, a PostgreSQL backend terminated, Redis restarted, duplicate and
-poison messages). The `enrichment` scenario (issue 19) runs the enrichment crash loop on a
-1,500-page site, killing the scraper, writer and image-extractor groups twice at times drawn
-at random for each run (seeded by --seed, so a failing run can be replayed). The local stack must
-be up (`make stack-up`); the test settings pick the database, Redis DB and queue namespace,
-so the usual DATABASE_URL / REDIS_URL / ISIDORUS_NAMESPACE overrides apply. Prints one line
+(real workers SIGKILLed, a PostgreSQL backend terminated, PostgreSQL restarted, Redis
+restarted, Redis and DynamoDB frozen, duplicate and poison messages). The `enrichment`
+scenario (issue 19) runs the enrichment crash loop on a 1,500-page site, killing the
+scraper, writer and image-extractor groups twice at times drawn at random for each run
+(seeded by --seed, so a failing run can be replayed). The local stack must be up
+(`make stack-up`); the test settings pick the database, Redis DB and queue namespace, so
+the usual DATABASE_URL / REDIS_URL / ISIDORUS_NAMESPACE overrides apply. Prints one line
 per run and a summary; exits 1 if any run failed.
 """
 
@@ -42,6 +43,8 @@ CRASH_TESTS = (
     "tests/e2e/test_enrichment_crash.py",
     "tests/e2e/test_database_drop.py",
     "tests/e2e/test_redis_restart.py",
+    "tests/e2e/test_store_pauses.py",
+    "tests/e2e/test_postgres_restart.py::test_a_postgresql_restart_mid_crawl_completes_exactly",
     "tests/e2e/test_completion.py::test_every_message_delivered_twice_gives_the_same_results",
     "tests/e2e/test_completion.py::test_a_poison_url_is_recorded_as_failed_and_the_job_still_ends",
     "tests/e2e/test_completion.py::test_the_reaper_fails_a_job_whose_workers_are_gone",

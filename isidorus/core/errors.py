@@ -1,7 +1,10 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}.
 
 Unexpected exceptions become a 500 with a generic message (logged with the trace, never
-sent to the client), so bodies never leak stack traces, SQL or settings.
+sent to the client), so bodies never leak stack traces, SQL or settings. A PostgreSQL that
+cannot be reached (stopped, restarting, failing over) is not a bug of the request: it is a
+503 `database_unavailable` with Retry-After, here for API views and in
+DatabaseUnavailableMiddleware (isidorus/core/middleware.py) for the others (the admin).
 """
 
 from __future__ import annotations
@@ -10,12 +13,19 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+
+# What Django raises when PostgreSQL cannot be reached or drops the connection mid-query.
+# Other database errors (a bad query, a constraint) are bugs and stay 500s.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+# A restart or failover takes seconds; clients should not hammer a recovering server.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _CODE_OVERRIDES = {
     exceptions.NotAuthenticated: "missing_api_key",
@@ -53,6 +63,26 @@ def _flatten_fields(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
 
 
+def database_unavailable() -> ApiError:
+    return ApiError(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        code="database_unavailable",
+        message="the database is unavailable; retry shortly",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
+def database_unavailable_response(error: Exception) -> JsonResponse:
+    """The 503 for views outside DRF, in the same shape and with the same Retry-After."""
+    logger.warning("database unavailable: %s", error)
+    unavailable = database_unavailable()
+    return JsonResponse(
+        error_body(unavailable.error_code, str(unavailable.detail)),
+        status=unavailable.status_code,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
@@ -64,6 +94,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: %s", exc)
+        exc = database_unavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)

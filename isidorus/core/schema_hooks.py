@@ -26,6 +26,7 @@ COMMON_ERRORS = {
     "413": "Request body too large.",
     "429": "A per-owner limit was reached, or too many failed authentications came from "
     "this client address; see the Retry-After header.",
+    "503": "The database is unavailable (`database_unavailable`); see the Retry-After header.",
 }
 
 

@@ -24,6 +24,13 @@ def _session() -> boto3.session.Session:
 
 @functools.cache
 def _client(service: str, endpoint_url: str | None, region: str, timeout: float) -> Any:
+    # A stalled endpoint (tests/e2e/test_store_pauses.py) holds a call for up to 3 attempts
+    # of `timeout` each. A task's soft time limit does not cut it short: botocore wraps any
+    # exception raised while sending, Celery's SoftTimeLimitExceeded included, in a
+    # retryable HTTPClientError, so the call goes on until these timeouts or the hard limit
+    # kills the process (safe: the message comes back). Production's 10 s x 3 sits well
+    # inside its 160 s soft limit; a 10 s stall ends within the first or second attempt
+    # (that test's workers with a 40 s limit just waited and went on).
     config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,

@@ -1,5 +1,6 @@
 """Real PostgreSQL faults for end-to-end tests: a table lock held from a connection of the
-test's own, and the server-side termination of another process's backend."""
+test's own, the server-side termination of another process's backend, and this process's
+ORM pointed at another server (one the test can stop)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
+from django.db import connection
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -60,3 +62,22 @@ def table_locked(table: str) -> Iterator[LockHolder]:
             yield LockHolder(observer)
         finally:
             locker.rollback()
+
+
+@contextmanager
+def django_database_at(*, port: int, name: str) -> Iterator[None]:
+    """This process's default database is `name` on 127.0.0.1:`port` inside the block.
+
+    The connection's settings are the test settings' own dict (pytest-django renamed the
+    database in it), so they are changed in place and restored, closing the connection on
+    each side so that no query crosses over.
+    """
+    fields = ("HOST", "PORT", "NAME")
+    saved = {field: connection.settings_dict[field] for field in fields}
+    connection.close()
+    connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": str(port), "NAME": name})
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
