@@ -5,6 +5,7 @@ sent to the client), so bodies never leak stack traces, SQL or settings. A Postg
 cannot be reached (stopped, restarting, failing over) is not a bug of the request: it is a
 503 `database_unavailable` with Retry-After, here for API views and in
 DatabaseUnavailableMiddleware (isidorus/core/middleware.py) for the others (the admin).
+Redis (limits, job state) unreachable is the same kind of outage: 503 `redis_unavailable`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 # What Django raises when PostgreSQL cannot be reached or drops the connection mid-query.
 # Other database errors (a bad query, a constraint) are bugs and stay 500s.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # A restart or failover takes seconds; clients should not hammer a recovering server.
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -72,10 +75,31 @@ def database_unavailable() -> ApiError:
     )
 
 
-def database_unavailable_response(error: Exception) -> JsonResponse:
+def redis_unavailable() -> ApiError:
+    return ApiError(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        code="redis_unavailable",
+        message="the job state store (Redis) is unavailable; retry shortly",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
+def store_unavailable(error: Exception) -> ApiError | None:
+    """The 503 for an outage of a store the request needs (None: not an outage)."""
+    if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: %s", error)
+        return database_unavailable()
+    if isinstance(error, REDIS_UNAVAILABLE_ERRORS):
+        logger.warning("redis unavailable: %s", error)
+        return redis_unavailable()
+    return None
+
+
+def store_unavailable_response(error: Exception) -> JsonResponse | None:
     """The 503 for views outside DRF, in the same shape and with the same Retry-After."""
-    logger.warning("database unavailable: %s", error)
-    unavailable = database_unavailable()
+    unavailable = store_unavailable(error)
+    if unavailable is None:
+        return None
     return JsonResponse(
         error_body(unavailable.error_code, str(unavailable.detail)),
         status=unavailable.status_code,
@@ -94,9 +118,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
-    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
-        logger.warning("database unavailable: %s", exc)
-        exc = database_unavailable()
+    exc = store_unavailable(exc) or exc
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)

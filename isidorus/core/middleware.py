@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from isidorus.core.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response
+from isidorus.core.errors import store_unavailable_response
 
 
 class DatabaseUnavailableMiddleware:
     """Views outside DRF (the admin) answer 503 with Retry-After, not a 500, while
-    PostgreSQL cannot be reached. API views get the same from the DRF exception handler."""
+    PostgreSQL or Redis cannot be reached. API views get the same from the DRF exception
+    handler."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -20,6 +21,4 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
-            return database_unavailable_response(exception)
-        return None
+        return store_unavailable_response(exception)

@@ -31,6 +31,7 @@ from isidorus.accounts.services import api_key_create
 from isidorus.core.errors import DATABASE_RETRY_AFTER_SECONDS
 from isidorus.scrapings.models import Page
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.support.api_routes import ADMIN_REQUESTS, API_REQUESTS
 from tests.support.database import django_database_at
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.postgres_server import OwnPostgres
@@ -108,30 +109,6 @@ def test_a_postgresql_restart_mid_crawl_completes_exactly(
     # The outage reached the workers (a writer lost its connection and retried its batch),
     # so the exact result above is recovery, not luck of timing.
     assert "database connection lost" in worker.log_path.read_text(errors="replace")
-
-
-# Every API route (config/api_urls.py) with a request that needs the database. The ids
-# need not exist: authentication is the first database read of every request.
-JOB, PAGE = str(uuid.uuid4()), "1"
-API_REQUESTS = {
-    "api-keys": [("get", "keys/"), ("post", "keys/")],
-    "api-key-revoke": [("delete", "keys/1/")],
-    "scrapings": [("get", "scrapings/"), ("post", "scrapings/")],
-    "scraping-detail": [("get", f"scrapings/{JOB}/"), ("delete", f"scrapings/{JOB}/")],
-    "scraping-pages": [("get", f"scrapings/{JOB}/pages/")],
-    "scraping-page-detail": [("get", f"scrapings/{JOB}/pages/{PAGE}/")],
-    "scraping-cancel": [("post", f"scrapings/{JOB}/cancel/")],
-    "scraping-terms": [("get", f"scrapings/{JOB}/terms/")],
-    "scraping-links": [("get", f"scrapings/{JOB}/links/")],
-    "scraping-images": [("get", f"scrapings/{JOB}/images/")],
-    "search": [("get", "search/?q=page")],
-}
-ADMIN_REQUESTS = [
-    ("get", "/admin/"),
-    ("get", "/admin/scrapings/scraping/"),
-    ("get", "/admin/accounts/apikey/"),
-    ("post", "/admin/login/"),
-]
 
 
 def _assert_unavailable(response: Any, request: str) -> None:
