@@ -69,9 +69,11 @@ bench-api: install stack-up
 bench-audit: install stack-up
 	$(VENV_PY) bench/audit_bench.py $(BENCH_ARGS)
 
+## ruff, then mypy strict over the files listed in pyproject.toml ([tool.mypy] files).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

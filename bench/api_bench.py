@@ -241,7 +241,8 @@ class JobPlan:
         rng = self.rng
         url = self.url(index)
         roll = rng.random()
-        outcome, reason, status, text = "fetched", "", 200, ""
+        status: int | None = 200
+        outcome, reason, text = "fetched", "", ""
         if roll < 0.06:
             outcome, reason = "failed", rng.choice(FAILED_REASONS)
             status = {"http_4xx": 404, "http_5xx": 503}.get(reason)
@@ -674,7 +675,7 @@ def page_query_of(queries: list[dict[str, Any]]) -> str:
 
 _LIKE = "LIKE scrapings_page INCLUDING DEFAULTS INCLUDING IDENTITY"
 # (key, label, table, statements creating the table); temp tables are not WAL-logged.
-WRITE_VARIANTS = (
+WRITE_VARIANTS: tuple[tuple[str, str, str, list[str]], ...] = (
     (
         "A",
         "temp, no search_vector, no indexes",

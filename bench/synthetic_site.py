@@ -419,7 +419,7 @@ class SiteServer:
         self.site = site
         self.slots = site.pages + 2
         context = multiprocessing.get_context("fork")
-        self.counts: SynchronizedArray[int] = context.Array("q", self.slots * processes, lock=False)  # type: ignore[assignment]
+        self.counts: SynchronizedArray[int] = context.Array("q", self.slots * processes, lock=False)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))

@@ -6,17 +6,23 @@ each pool child once Django is set up. Without BENCH_WHATIF it changes nothing.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 from celery import signals
 
-from bench import whatif
+# Imported as `whatif` from bench/, the name crawl_bench.py uses, so the file has one
+# module name (mypy refuses a file found under two).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import whatif
+
 from config.celery import app
 
 __all__ = ["app"]
 
 
-@signals.worker_process_init.connect
 def _apply_whatifs(**_: Any) -> None:
     import django
     from django.apps import apps
@@ -24,3 +30,7 @@ def _apply_whatifs(**_: Any) -> None:
     if not apps.ready:  # setup() again would reconfigure logging and drop Celery's
         django.setup()
     whatif.apply(whatif.selected())
+
+
+# A plain call, not `@...connect`: Celery is untyped and the decorator would untype it.
+signals.worker_process_init.connect(_apply_whatifs)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from celery import Celery
 from celery.signals import task_prerun, worker_process_init
-from kombu import Queue
+from kombu.entity import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -114,15 +114,19 @@ def build_celery_config() -> dict[str, Any]:
 app.config_from_object(build_celery_config())
 
 
-@worker_process_init.connect
 def _warm_worker_process(**_: Any) -> None:
     from isidorus.core.warmup import warm_worker_process
 
     warm_worker_process()
 
 
-@task_prerun.connect
 def _recycle_old_connections(**_: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+# Receivers are connected by a plain call rather than `@signal.connect`: Celery is untyped,
+# so the decorator would make the functions untyped (the call is what the decorator does).
+worker_process_init.connect(_warm_worker_process)
+task_prerun.connect(_recycle_old_connections)

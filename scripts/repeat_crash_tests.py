@@ -113,8 +113,8 @@ def run_once(
         )
     result = RunResult(number, time.monotonic() - started, exit_code=completed.returncode)
     _read_report(report, result)
-    output = log.read_text(errors="replace")
-    result.details = re.findall(r"^\d+ pages, done in .*$|^[\d.]+s \(.*\)$", output, re.MULTILINE)
+    text = log.read_text(errors="replace")
+    result.details = re.findall(r"^\d+ pages, done in .*$|^[\d.]+s \(.*\)$", text, re.MULTILINE)
     return result
 
 

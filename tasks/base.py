@@ -1,11 +1,12 @@
-"""The base class of every Isidorus task."""
+"""The base class of every Isidorus task, and the typed decorators that register tasks."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Concatenate, NoReturn, ParamSpec, Protocol, TypeVar
 
-from celery import Task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
@@ -53,3 +54,58 @@ class IsidorusTask(Task):  # type: ignore[misc]
         delay = min(MAX_DELAY_SECONDS, DATABASE_RETRY_BASE_SECONDS * 2**self.request.retries)
         logger.warning("database connection lost (%s); retrying in %ds", error, delay)
         raise self.retry(exc=error, countdown=0, delay_seconds=delay)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class TaskHandle(Protocol[P, R_co]):
+    """A registered task as its callers see it: callable in-process with the function's
+    own parameters (without `self` for a bound task), or sent to a queue."""
+
+    name: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
+
+    def apply_async(
+        self,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any: ...
+
+    def s(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def si(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+# Celery ships no type information, so `shared_task` is untyped and would make every task
+# untyped too. These two are `shared_task(base=IsidorusTask, ...)` with a typed signature:
+# the options pass through unchanged, and the Any that Celery returns is given its type here.
+
+
+def task(**options: Any) -> Callable[[Callable[P, R]], TaskHandle[P, R]]:
+    """`@shared_task(base=IsidorusTask, **options)`."""
+
+    def register(function: Callable[P, R]) -> TaskHandle[P, R]:
+        handle: TaskHandle[P, R] = shared_task(base=IsidorusTask, **options)(function)
+        return handle
+
+    return register
+
+
+def bound_task(
+    **options: Any,
+) -> Callable[[Callable[Concatenate[IsidorusTask, P], R]], TaskHandle[P, R]]:
+    """`@shared_task(bind=True, base=IsidorusTask, **options)`: the function receives the
+    task instance (`self`) first."""
+
+    def register(function: Callable[Concatenate[IsidorusTask, P], R]) -> TaskHandle[P, R]:
+        handle: TaskHandle[P, R] = shared_task(bind=True, base=IsidorusTask, **options)(function)
+        return handle
+
+    return register

@@ -2,16 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
-
 from config.queues import SCRAPER, queue_name
 from isidorus.scrapings.messaging import EXPAND_TASK
 from isidorus.scrapings.services.expand import expand_page
-from tasks.base import IsidorusTask
+from tasks.base import task
 from tasks.messages import scrape_message
 
 
-@shared_task(base=IsidorusTask, name=EXPAND_TASK, queue=queue_name(SCRAPER))
+@task(name=EXPAND_TASK, queue=queue_name(SCRAPER))
 def expand(body: dict[str, Any]) -> None:
     job_id, items = scrape_message(body)
     for entry in items:

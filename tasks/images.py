@@ -2,18 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
-
 from config.queues import IMAGE_EXTRACTOR, queue_name
 from isidorus.enrichment.images import extract_images
 from isidorus.enrichment.messages import enrichment_message, publish_follow_ups
 from isidorus.scrapings.messaging import EXTRACT_IMAGE_TASK
-from tasks.base import IsidorusTask
+from tasks.base import IsidorusTask, bound_task
 
 
-@shared_task(
-    bind=True, base=IsidorusTask, name=EXTRACT_IMAGE_TASK, queue=queue_name(IMAGE_EXTRACTOR)
-)
+@bound_task(name=EXTRACT_IMAGE_TASK, queue=queue_name(IMAGE_EXTRACTOR))
 def extract_image(self: IsidorusTask, body: dict[str, Any]) -> None:
     job_id, image_ids, attempt = enrichment_message(body, "image")
     # The task id is the same on every redelivery of this message: the claim token.

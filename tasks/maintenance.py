@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-
 from config.queues import WRITER, queue_name
 from isidorus.scrapings.services.maintenance import drain_dead_letters, reap_stalled_jobs
-from tasks.base import IsidorusTask
+from tasks.base import task
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(base=IsidorusTask, name="isidorus.reap", queue=queue_name(WRITER))
+@task(name="isidorus.reap", queue=queue_name(WRITER))
 def reap() -> None:
     actions = reap_stalled_jobs()
     if actions:
         logger.info("reaper: %s", actions)
 
 
-@shared_task(base=IsidorusTask, name="isidorus.drain_dead_letters", queue=queue_name(WRITER))
+@task(name="isidorus.drain_dead_letters", queue=queue_name(WRITER))
 def drain() -> None:
     handled = drain_dead_letters()
     if handled:

@@ -3,18 +3,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
-
 from config.queues import SCRAPER, queue_name
 from isidorus.scrapings.messaging import SCRAPE_TASK
 from isidorus.scrapings.services.scrape import scrape_batch, scrape_batch_split
-from tasks.base import IsidorusTask
+from tasks.base import IsidorusTask, bound_task
 from tasks.messages import scrape_message
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, base=IsidorusTask, name=SCRAPE_TASK, queue=queue_name(SCRAPER))
+@bound_task(name=SCRAPE_TASK, queue=queue_name(SCRAPER))
 def scrape(self: IsidorusTask, body: dict[str, Any]) -> None:
     job_id, items = scrape_message(body)
     try:

@@ -10,10 +10,8 @@ import os
 import socket
 import time
 
-from celery import shared_task
-
 from isidorus.integrations.redis_client import get_redis
-from tasks.base import IsidorusTask
+from tasks.base import IsidorusTask, bound_task
 
 SMOKE_TTL_SECONDS = 3600
 
@@ -41,18 +39,18 @@ def _arrival(task: IsidorusTask, token: str, stage: str, previous: str | None) -
     return f"{stage}@{queue}"
 
 
-@shared_task(bind=True, base=IsidorusTask, name="isidorus.smoke.ping")
+@bound_task(name="isidorus.smoke.ping")
 def smoke_ping(self: IsidorusTask, token: str, stage: str) -> str:
     return _arrival(self, token, stage, None)
 
 
-@shared_task(bind=True, base=IsidorusTask, name="isidorus.smoke.relay")
+@bound_task(name="isidorus.smoke.relay")
 def smoke_relay(self: IsidorusTask, previous: str, token: str, stage: str) -> str:
     """The second link of a chain: receives the first task's return value."""
     return _arrival(self, token, stage, previous)
 
 
-@shared_task(bind=True, base=IsidorusTask, name="isidorus.smoke.sleep")
+@bound_task(name="isidorus.smoke.sleep")
 def smoke_sleep(self: IsidorusTask, token: str, seconds: float) -> None:
     redis = get_redis()
     redis.incr(f"smoke:{token}:attempts")
@@ -62,7 +60,7 @@ def smoke_sleep(self: IsidorusTask, token: str, seconds: float) -> None:
     _record(token, {"event": "finished", "pid": os.getpid()})
 
 
-@shared_task(bind=True, base=IsidorusTask, name="isidorus.smoke.fail")
+@bound_task(name="isidorus.smoke.fail")
 def smoke_fail(self: IsidorusTask, token: str) -> None:
     redis = get_redis()
     redis.incr(f"smoke:{token}:attempts")

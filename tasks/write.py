@@ -3,14 +3,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
-
 from config.queues import WRITER, queue_name
 from isidorus.scrapings.messaging import WRITE_TASK
 from isidorus.scrapings.services.staging_lost import staged_batch_lost
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import StagedBatchUnreadable
-from tasks.base import DATABASE_CONNECTION_ERRORS, IsidorusTask
+from tasks.base import DATABASE_CONNECTION_ERRORS, IsidorusTask, bound_task
 from tasks.messages import write_message
 
 logger = logging.getLogger(__name__)
@@ -19,7 +17,7 @@ logger = logging.getLogger(__name__)
 STAGING_READ_RETRIES = 2
 
 
-@shared_task(bind=True, base=IsidorusTask, name=WRITE_TASK, queue=queue_name(WRITER))
+@bound_task(name=WRITE_TASK, queue=queue_name(WRITER))
 def write(self: IsidorusTask, body: dict[str, Any]) -> None:
     job_id, batch_id, key, items = write_message(body)
     try:

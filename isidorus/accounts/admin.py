@@ -66,11 +66,15 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         self.message_user(request, f"Revoked {revoked} API key(s).")
 
 
+# A tuple, which both `fields` and `readonly_fields` accept as declared by django-stubs.
+_INLINE_KEY_FIELDS = ("name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")
+
+
 class ApiKeyInline(admin.TabularInline[ApiKey, Any]):
     model = ApiKey
     extra = 0
-    fields = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = fields
+    fields = _INLINE_KEY_FIELDS
+    readonly_fields = _INLINE_KEY_FIELDS
     can_delete = False
     show_change_link = True
 

@@ -15,7 +15,7 @@ from isidorus.accounts.serializers import (
     CreatedApiKeySerializer,
 )
 from isidorus.accounts.services import KeyLimitReached, api_key_create, api_key_revoke
-from isidorus.core.api import OwnerApiView
+from isidorus.core.api import OwnerApiView, request_owner
 from isidorus.core.errors import ApiError
 from isidorus.core.serializers import ErrorSerializer
 
@@ -27,7 +27,7 @@ class ApiKeyListCreateApi(OwnerApiView):
         )
     )
     def get(self, request: Request) -> Response:
-        keys = ApiKey.objects.filter(owner=request.user)
+        keys = ApiKey.objects.filter(owner=request_owner(request))
         return Response({"results": ApiKeySerializer(keys, many=True).data})
 
     @extend_schema(
@@ -43,7 +43,7 @@ class ApiKeyListCreateApi(OwnerApiView):
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            key, raw = api_key_create(owner=request.user, **serializer.validated_data)
+            key, raw = api_key_create(owner=request_owner(request), **serializer.validated_data)
         except KeyLimitReached as error:
             raise ApiError(
                 status_code=status.HTTP_409_CONFLICT, code="key_limit_reached", message=str(error)
@@ -56,7 +56,7 @@ class ApiKeyListCreateApi(OwnerApiView):
 class ApiKeyRevokeApi(OwnerApiView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, key_id: int) -> Response:
-        key = ApiKey.objects.filter(owner=request.user, pk=key_id).first()
+        key = ApiKey.objects.filter(owner=request_owner(request), pk=key_id).first()
         if key is None:
             raise Http404
         api_key_revoke(key=key)

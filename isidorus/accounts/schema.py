@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "isidorus.accounts.authentication.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 

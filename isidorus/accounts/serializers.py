@@ -8,7 +8,7 @@ from rest_framework import serializers
 from isidorus.accounts.models import ApiKey
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -20,7 +20,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100, allow_blank=False, trim_whitespace=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,7 +22,7 @@ class KeyLimitReached(Exception):
         self.limit = limit
 
 
-def active_keys_of(owner: AbstractBaseUser) -> int:
+def active_keys_of(owner: User) -> int:
     now = timezone.now()
     return (
         ApiKey.objects.filter(owner=owner, revoked_at__isnull=True)
@@ -32,7 +32,7 @@ def active_keys_of(owner: AbstractBaseUser) -> int:
 
 
 def api_key_create(
-    *, owner: AbstractBaseUser, name: str, expires_at: datetime | None = None
+    *, owner: User, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its raw value, which is never stored or shown again."""
     with transaction.atomic():

@@ -23,13 +23,14 @@ class _OwnerWindowThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self._retry_after: int | None = None
-        if request.user is None or not getattr(request.user, "pk", None):
+        owner_id = getattr(request.user, "pk", None)  # None: no user, or an anonymous one
+        if not owner_id:
             return True
         if not self.applies_to(request):
             return True
         decision = hit_window(
             name=self.name,
-            owner_id=int(request.user.pk),
+            owner_id=int(owner_id),
             limit=self.limit(),
             window_seconds=self.window_seconds,
         )

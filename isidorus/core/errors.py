@@ -142,7 +142,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             str(exc.detail),
         )
         fields = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        message = f"rate limit reached; retry in {int(exc.wait)} seconds"
+    # Throttled.__init__ always sets `wait`, but djangorestframework-stubs do not declare it.
+    wait: float | None = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        message = f"rate limit reached; retry in {int(wait)} seconds"
     response.data = error_body(code, message, fields)
     return response

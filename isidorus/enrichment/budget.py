@@ -8,6 +8,8 @@ therefore overshoot by at most the calls already in flight, never by a whole bat
 
 from __future__ import annotations
 
+from redis.commands.core import Script
+
 from isidorus.integrations.redis_client import get_redis
 
 EXHAUSTED = "token_budget_exhausted"
@@ -20,7 +22,7 @@ local now = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return now
 """
-_scripts: list[object] = []
+_scripts: list[Script] = []
 
 
 def _tokens_key(job_id: str) -> str:
@@ -35,7 +37,7 @@ def budget_reserve(job_id: str, budget: int | None, estimate: int) -> bool:
     if not _scripts:
         _scripts.append(get_redis().register_script(_RESERVE))
     script = _scripts[0]
-    result = script(keys=[_tokens_key(job_id)], args=[budget, estimate, KEY_TTL_SECONDS])  # type: ignore[operator]
+    result = script(keys=[_tokens_key(job_id)], args=[budget, estimate, KEY_TTL_SECONDS])
     return int(result) >= 0
 
 

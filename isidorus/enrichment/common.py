@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from redis.commands.core import Script
 
 from isidorus.integrations import job_table
 from isidorus.integrations.redis_client import get_redis
@@ -102,10 +103,10 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-_scripts: dict[str, object] = {}
+_scripts: dict[str, Script] = {}
 
 
-def _script(name: str, source: str) -> object:
+def _script(name: str, source: str) -> Script:
     if name not in _scripts:
         _scripts[name] = get_redis().register_script(source)
     return _scripts[name]
@@ -114,12 +115,12 @@ def _script(name: str, source: str) -> object:
 def lease_acquire(key: str, token: str) -> bool:
     """Hold `key` for this delivery (re-entrant for the same token; expires like a claim)."""
     script = _script("lease", _LEASE)
-    return bool(script(keys=[key], args=[token, claim_ttl()]))  # type: ignore[operator]
+    return bool(script(keys=[key], args=[token, claim_ttl()]))
 
 
 def lease_release(key: str, token: str) -> None:
     script = _script("release", _RELEASE)
-    script(keys=[key], args=[token])  # type: ignore[operator]
+    script(keys=[key], args=[token])
 
 
 def add_item_counters(job_id: str, unit_id: str, counters: Mapping[str, int]) -> None:

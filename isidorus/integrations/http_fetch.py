@@ -154,7 +154,8 @@ def _released(response: urllib3.BaseHTTPResponse) -> Iterator[None]:
     try:
         yield
     finally:
-        if not response.isclosed():
+        # isclosed() is HTTPResponse's (what the pool returns); anything else is dropped.
+        if not (isinstance(response, urllib3.HTTPResponse) and response.isclosed()):
             response.close()
         response.release_conn()
 

@@ -22,3 +22,9 @@ def _client_for(url: str) -> redis.Redis:
 
 def get_redis() -> redis.Redis:
     return _client_for(settings.REDIS_URL)
+
+
+def as_text(value: bytes | str) -> str:
+    """A reply as text. The client decodes replies (decode_responses), so this only
+    narrows redis-py's declared `bytes | str`."""
+    return value if isinstance(value, str) else value.decode()

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from isidorus.integrations.redis_client import get_redis
+from isidorus.integrations.redis_client import as_text, get_redis
 
 ACTIVE_JOBS = "jobs:active"
 # seen values besides a depth: a URL recorded as skipped, or refused by the budget.
@@ -379,7 +379,7 @@ def close(*, job_id: str, items: list[str]) -> int:
 
 def open_items(job_id: str) -> dict[str, dict[str, Any]]:
     raw = get_redis().hgetall(_k(job_id, "open"))
-    return {item: json.loads(payload) for item, payload in raw.items()}
+    return {as_text(item): json.loads(payload) for item, payload in raw.items()}
 
 
 def open_new(job_id: str, items: dict[str, dict[str, Any]]) -> None:

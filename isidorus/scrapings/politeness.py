@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from redis.commands.core import Script
+
 from isidorus.integrations.redis_client import get_redis
 
 _ACQUIRE = """
@@ -31,10 +33,10 @@ end
 return '0'
 """
 
-_script_holder: list[object] = []
+_script_holder: list[Script] = []
 
 
-def _acquire_script() -> object:
+def _acquire_script() -> Script:
     if not _script_holder:
         _script_holder.append(get_redis().register_script(_ACQUIRE))
     return _script_holder[0]
@@ -71,7 +73,7 @@ def host_slot(
                 args=[time.time(), lease_seconds, limit, token, delay],
                 client=get_redis(),
             )
-        )  # type: ignore[operator]
+        )
         if wait < 0:
             raise StopRequested(stop_key)
         if wait == 0:

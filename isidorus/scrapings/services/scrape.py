@@ -164,7 +164,7 @@ def batch_id_for(job_id: str, entries: list[dict[str, Any]]) -> str:
 
 
 def _retry_delay(attempt: int, retry_after: float | None) -> int:
-    backoff = settings.CRAWL_RETRY_BASE_SECONDS * (2**attempt)
+    backoff: float = settings.CRAWL_RETRY_BASE_SECONDS * (2**attempt)
     return max(1, math.ceil(max(backoff, retry_after or 0.0)))
 
 

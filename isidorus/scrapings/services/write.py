@@ -187,11 +187,11 @@ def job_terms_add(job_id: str, page_terms: list[dict[str, int]]) -> None:
         containing.update(terms.keys())
     if not totals:
         return
-    terms = list(totals)
+    names = list(totals)
     with _bound_cursor() as cursor:
         cursor.execute(
             _ADD_JOB_TERMS,
-            [job_id, terms, [totals[t] for t in terms], [containing[t] for t in terms]],
+            [job_id, names, [totals[t] for t in names], [containing[t] for t in names]],
         )
 
 
