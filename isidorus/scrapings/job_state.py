@@ -113,7 +113,8 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
       code = 'X'
     end
   end
-  if code == 'D' and parent ~= '' then
+  -- A link to a URL the job already had is a duplicate, also when it shortens its depth.
+  if parent ~= '' and (code == 'D' or code == 'S' or code == 'E' or code == 'X') then
     duplicates_of[parent] = (duplicates_of[parent] or 0) + 1
   end
   codes[#codes + 1] = code

@@ -123,3 +123,20 @@ def test_an_expand_counts_duplicates_only_for_links_never_offered_before(
     # Written at the depth limit, its links are offered for the first time.
     assert _expand_duplicates(page_depth=3) == 1
     take(SCRAPER)
+
+
+def test_a_link_that_shortens_a_known_urls_depth_is_a_duplicate(
+    redis_clean: Any, aws_resources: Any
+) -> None:
+    job_id = new_job(summarize=False, describe_images=False)
+    Scraping.objects.filter(pk=job_id).update(depth=3, respect_robots=False)
+    job = job_config(job_id)
+    assert job is not None
+    deep, deep_entry = _page(job_id, "/deep.html")
+    discover(job, [LinkSource(deep, {**deep_entry, "d": 1}, _links("/x.html"))])  # x: depth 2
+    start, start_entry = _page(job_id, "/")
+    found = discover(job, [LinkSource(start, start_entry, _links("/x.html"))])  # x: depth 1
+    assert found.to_expand  # the shorter path re-follows x's links
+    # Still one admission for x: its other link counts as a duplicate, or the counter would
+    # fall short of (links within the depth limit) - (pages they brought in).
+    assert found.duplicates_of == {start: 1}
