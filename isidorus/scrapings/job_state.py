@@ -113,18 +113,23 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
       code = 'X'
     end
   end
-  if code == 'D' and parent ~= '' then
+  -- A link to a URL the job already had is a duplicate, also when it shortens its depth.
+  if parent ~= '' and (code == 'D' or code == 'S' or code == 'E' or code == 'X') then
     duplicates_of[parent] = (duplicates_of[parent] or 0) + 1
   end
   codes[#codes + 1] = code
 end
 -- Pin each parent's duplicate count while its work item is open: a redelivered parent
 -- would see the links it admitted, once written, as duplicates; it reports the first count.
--- One parent per line: fingerprint, work item, duplicates dropped before the script.
+-- One parent per line: fingerprint, work item, duplicates dropped before the script, and
+-- whether they count (1) or its links were offered, and counted, before (0).
 local pinned = {}
 for line in string.gmatch(ARGV[6], '[^\\n]+') do
-  local parent, item, dropped = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)$')
-  redis.call('HSETNX', dups, item, tonumber(dropped) + (duplicates_of[parent] or 0))
+  local parent, item, dropped, counted = string.match(
+    line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([01])$')
+  local total = 0
+  if counted == '1' then total = tonumber(dropped) + (duplicates_of[parent] or 0) end
+  redis.call('HSETNX', dups, item, total)
   pinned[#pinned + 1] = redis.call('HGET', dups, item)
 end
 return {codes, pinned}
@@ -289,6 +294,9 @@ class DuplicateTally:
     parent_fingerprint: str
     item: str  # the parent's open work item: its count is pinned while the item is open
     dropped: int
+    # False when the parent's links were offered, and counted, before (an expand of a page
+    # written within the depth limit): a link counts once per page.
+    counted: bool = True
 
 
 @dataclass
@@ -326,7 +334,9 @@ def admit_counted(
             f"{candidate.fingerprint}\t{candidate.depth}\t{kind}\t{candidate.parent_fingerprint}"
             f"\t{_json_string(candidate.url)}\t{parent_url}"
         )
-    pins = "\n".join(f"{t.parent_fingerprint}\t{t.item}\t{t.dropped}" for t in tallies)
+    pins = "\n".join(
+        f"{t.parent_fingerprint}\t{t.item}\t{t.dropped}\t{int(t.counted)}" for t in tallies
+    )
     args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth, "\n".join(lines), pins]
     keys = [
         _k(job_id, "seen"), _k(job_id, "open"), _k(job_id, "budget"), quota_key,

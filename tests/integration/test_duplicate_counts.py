@@ -14,13 +14,16 @@ from typing import Any
 
 import pytest
 
+from config.queues import SCRAPER, WRITER
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config
-from isidorus.scrapings.models import Scraping
+from isidorus.scrapings.models import Link, Page, Scraping
 from isidorus.scrapings.services.discover import LinkSource, discover
-from tests.enrichment.helpers import counters, new_job
-from tests.support.batches import Crawl
+from isidorus.scrapings.services.expand import expand_page
+from isidorus.scrapings.staging import stage_get
+from tests.enrichment.helpers import add_page, counters, new_job
+from tests.support.batches import Crawl, take
 from tests.support.site import FixtureSite
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +89,54 @@ def test_a_second_batch_of_written_pages_adds_none_of_their_duplicates(
     assert counters(crawl.job_id)["skipped_duplicate"] == 15
     crawl.write(crawl.urls)  # a redelivered scrape, grouped with one page more
     assert counters(crawl.job_id)["skipped_duplicate"] == 20
+
+
+def _expand_duplicates(page_depth: int) -> int:
+    """Expand a written page (links to a known URL and a new one) from `page_depth` to
+    depth 1, in a job of depth 3; returns the duplicates its staged batch counts."""
+    job_id = new_job(summarize=False, describe_images=False)
+    Scraping.objects.filter(pk=job_id).update(depth=3, respect_robots=False)
+    job = job_config(job_id)
+    assert job is not None
+    known, new = _links("/known.html", "/new.html")
+    start, start_entry = _page(job_id, "/")
+    discover(job, [LinkSource(start, start_entry, [known])])  # known: depth 1
+    url = f"{ORIGIN}/deep.html"
+    page = Page.objects.get(pk=add_page(job_id, url=url, depth=page_depth))
+    for target in (known, new):
+        Link.objects.create(scraping_id=job_id, page=page, target_url=target, internal=True)
+    item = job_state.expand_item(url_fingerprint(url), 1)
+    job_state.open_new(job_id, {item: {"u": url, "d": 1, "p": ORIGIN + "/"}})
+
+    assert expand_page(job_id=job_id, entry={"u": url, "d": 1, "p": ORIGIN + "/"}) == "expanded"
+    assert Page.objects.get(pk=page.pk).depth == 1
+    ((_, body),) = [message for message in take(WRITER) if message[1]["job"] == job_id]
+    return int(stage_get(body["key"])["duplicates"])
+
+
+def test_an_expand_counts_duplicates_only_for_links_never_offered_before(
+    redis_clean: Any, aws_resources: Any
+) -> None:
+    take(WRITER)
+    # Written at depth 2 of 3, its links were offered (and counted) then.
+    assert _expand_duplicates(page_depth=2) == 0
+    # Written at the depth limit, its links are offered for the first time.
+    assert _expand_duplicates(page_depth=3) == 1
+    take(SCRAPER)
+
+
+def test_a_link_that_shortens_a_known_urls_depth_is_a_duplicate(
+    redis_clean: Any, aws_resources: Any
+) -> None:
+    job_id = new_job(summarize=False, describe_images=False)
+    Scraping.objects.filter(pk=job_id).update(depth=3, respect_robots=False)
+    job = job_config(job_id)
+    assert job is not None
+    deep, deep_entry = _page(job_id, "/deep.html")
+    discover(job, [LinkSource(deep, {**deep_entry, "d": 1}, _links("/x.html"))])  # x: depth 2
+    start, start_entry = _page(job_id, "/")
+    found = discover(job, [LinkSource(start, start_entry, _links("/x.html"))])  # x: depth 1
+    assert found.to_expand  # the shorter path re-follows x's links
+    # Still one admission for x: its other link counts as a duplicate, or the counter would
+    # fall short of (links within the depth limit) - (pages they brought in).
+    assert found.duplicates_of == {start: 1}

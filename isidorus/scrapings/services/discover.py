@@ -42,6 +42,8 @@ class LinkSource:
     item: str  # the parent's open work item (a page, or an expand of it)
     entry: dict[str, Any]  # the parent: url "u" and depth "d"
     links: list[str]
+    # False: these links were offered (and their duplicates counted) at an earlier depth.
+    count_duplicates: bool = True
 
 
 # skip_reason depends only on the job's fixed options and the URL (robots.txt is stored
@@ -123,7 +125,9 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
                 )
             )
             entries.append(entry)
-        tallies.append(job_state.DuplicateTally(parent_fp, source.item, dropped))
+        tallies.append(
+            job_state.DuplicateTally(parent_fp, source.item, dropped, source.count_duplicates)
+        )
     admission = job_state.admit_counted(
         job_id=job.id,
         candidates=candidates,

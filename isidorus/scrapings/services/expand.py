@@ -44,12 +44,19 @@ def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
         return "waiting"
     page = Page.objects.filter(scraping_id=job_id, url_hash=fingerprint).first()
     links: list[str] = []
+    offered_before = False
     if page is not None:
-        Page.objects.filter(pk=page.pk, depth__gt=depth).update(depth=depth)
         links = list(
             dict.fromkeys(Link.objects.filter(page=page).values_list("target_url", flat=True))
         )
-    found = discover(job, [LinkSource(item, {"u": entry["u"], "d": depth}, links)])
+        # Written within the depth limit, its links were offered then: a link counts as a
+        # duplicate once per page, not again at each shorter depth.
+        offered_before = page.depth < job.depth
+    source = LinkSource(item, {"u": entry["u"], "d": depth}, links, not offered_before)
+    found = discover(job, [source])
+    if page is not None:
+        # After the admission, so a redelivery decides `offered_before` the same way.
+        Page.objects.filter(pk=page.pk, depth__gt=depth).update(depth=depth)
     batch_id = f"expand-{fingerprint[:16]}-{depth}"
     key = staging_key(job_id, batch_id)
     stage_put(job_id, key, {"pages": found.records, "duplicates": found.duplicates})
