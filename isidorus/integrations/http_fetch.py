@@ -1,8 +1,7 @@
 """Fetch one URL: guarded connections, manual redirects, streaming limits, classified errors.
 
-urllib3 directly, not requests: requests' per-request work (preparing, merging settings,
-cookies, hooks) cost 0.23 ms of CPU per fetch on top of urllib3's 0.15 (bench pages).
-No cookies are kept or sent: one fetch thread serves every tenant's jobs.
+urllib3 directly, not requests (docs/design-notes.md, "Fetching"). No cookies are kept or
+sent: one fetch thread serves every tenant's jobs.
 
 Socket timeouts apply per read, so a server that drips a byte a second is never
 cut by them; the total deadline is a ConnectionDeadline, which shuts the connection down

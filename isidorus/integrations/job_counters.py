@@ -1,48 +1,13 @@
 """Exact job counters in DynamoDB, spread over counter shard items of the job table.
 
-Counters must count each unit (write batch, image, summary) once however often its message
-is redelivered. A unit adds its counts with ONE conditional UpdateItem that also records
-its id in a string set, on condition that the id is not in the set yet. One item per job
-cannot hold those ids: DynamoDB items stop at 400 KB, so an enriched job broke at roughly
-15,000 units. TransactWriteItems (a marker item per unit) is out: moto, our emulator,
-double-counted or lost units under concurrent duplicates. A single conditional UpdateItem
-on one item is race-safe there and on DynamoDB, so the ids are spread over shard items
-instead: unit `u` of job `j` goes to item `j#c<k>` (same table, same `scraping_id` hash
-key; job ids are UUIDs, so no job has such an id), k = sha1(u) mod N, and that item holds
-both the unit ids it applied (`applied_units`) and its counters (a `counters` map).
-
-How N is chosen (`counter_shard_count`, fixed at job creation and stored on the job item as
-`counter_shards`, so a later change of the formula never moves an existing job's units):
-- Unit ids are short. Measured on a 2,020-page enriched bench job: write batches are 24
-  bytes (sha1[:24], one per 64 pages there; `expand-...` 26, `poison-...` 31), summaries
-  and images `sum-<row id>` / `img-<row id>`, 9 bytes at 5-digit ids. Budget: 32 bytes a
-  write batch (assumed one per page, the worst case) and 16 bytes an enrichment unit (row
-  ids up to 12 digits).
-- The parser keeps at most 64 images a page (parse.MAX_IMAGES_PER_PAGE); the bench job
-  averaged 8.2, at most 25. Budget: 32 per page on average, plus one summary:
-  32 + 16 * 33 = 560 bytes per page of max_pages. Even if every page had the maximum
-  64 images (1,072 bytes a page), a shard would end near 245 KB, under the limit.
-- Each shard is sized to end at 128 KB at that budget, a third of the limit. (Hash
-  imbalance is a few percent.)
-  N = ceil(max_pages * 560 / 128,000): 1 shard up to 228 pages, 5 at 1,000, 438 at
-  CRAWL_MAX_PAGES_LIMIT (100,000), where the measured profile (83 bytes a page) ends
-  near 19 KB a shard.
-- Why not fewer, larger shards: DynamoDB bills a write by the item's size (1 WCU per KB),
-  so the per-unit write cost grows with the shard. Why not more: each shard costs every
-  read at least one RCU and a BatchGetItem key (100 a call), and creation and deletion a
-  BatchWriteItem request (25 a call): 5 and 18 calls at 438 shards.
-
-Hot path: one UpdateItem per unit. A process learns N once per job (one GetItem, cached;
-N never changes). All N shards are written (BatchWriteItem) before the job item, at
-creation, and deleted with it; the update requires the shard to exist. So every job item
-has its shards, and a late unit of a deleted job is dropped instead of recreating one.
-Shards are not created lazily on first use: moto makes neither a conditional PutItem nor
-an UpdateItem that creates an item atomic against concurrent writers to that item (it
-lost a count in a 4-thread test), while updates of an existing item held.
-
-Job items without `counter_shards` (created before shards) keep the old layout: counters
-and `applied_batches` on the job item itself. A shard (or such an item) that reaches the
-size limit anyway fails loudly with JobCountersFull; nothing is dropped silently.
+A unit (write batch, image, summary) adds its counts once however often its message is
+redelivered: ONE conditional UpdateItem adds them and records the unit's id in a string
+set, on condition that the id is not there yet. Unit `u` of job `j` goes to shard item
+`j#c<k>`, k = sha1(u) mod N, with N fixed at job creation (`counter_shard_count`, stored
+on the job item as `counter_shards`). All shards are written before the job item and
+deleted with it; an update requires its shard to exist, so a late unit of a deleted job
+is dropped. Why shards, how N is sized, and why not transactions or lazy creation:
+docs/design-notes.md, "Job counters".
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A batch (page text, terms, links) is far larger than SQS's 256 KiB. The key derives from
 the batch id, which derives from the scrape message's content, so a redelivered scrape
-overwrites the same object instead of adding one.
+overwrites the same object instead of adding one (docs/design-notes.md, "Staging").
 """
 
 from __future__ import annotations
