@@ -38,6 +38,9 @@ def build_celery_config() -> dict[str, Any]:
     broker_url, is_secure = _broker_url(settings.AWS_ENDPOINTS["sqs"])
     return {
         "broker_url": broker_url,
+        # kombu's SQS transport, made to outlive an SQS endpoint or queue that goes away
+        # (config/sqs_transport.py).
+        "broker_transport": "config.sqs_transport:Transport",
         "broker_transport_options": {
             "region": settings.AWS_REGION,
             "is_secure": is_secure,

@@ -273,6 +273,12 @@ CRAWL_STOP_WORDS = env_list("CRAWL_STOP_WORDS", [])
 # then failed with the stuck items named.
 REAPER_STALL_SECONDS = env_int("REAPER_STALL_SECONDS", 300, minimum=5)
 REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 30, minimum=1)
+# Each reaper pass also reads when the SQS queues and the S3 bucket were created: a store
+# recreated (or gone) since a job started has lost that job's messages or staged batches,
+# and the job is failed naming it (isidorus/scrapings/services/store_loss.py).
+STORE_LOSS_CHECK = env_bool("STORE_LOSS_CHECK", True)
+# Clock skew allowed between this host and the store's creation timestamps.
+STORE_LOSS_SKEW_SECONDS = env_int("STORE_LOSS_SKEW_SECONDS", 5, minimum=0)
 CELERY_BEAT_SCHEDULE_FILE = env_str(
     "CELERY_BEAT_SCHEDULE_FILE", f"/tmp/{ISIDORUS_NAMESPACE}-celerybeat-schedule"
 )

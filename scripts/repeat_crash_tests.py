@@ -44,6 +44,7 @@ CRASH_TESTS = (
     "tests/e2e/test_database_drop.py",
     "tests/e2e/test_redis_restart.py",
     "tests/e2e/test_store_pauses.py",
+    "tests/e2e/test_localstack_restart.py",
     "tests/e2e/test_postgres_restart.py::test_a_postgresql_restart_mid_crawl_completes_exactly",
     "tests/e2e/test_completion.py::test_every_message_delivered_twice_gives_the_same_results",
     "tests/e2e/test_completion.py::test_a_poison_url_is_recorded_as_failed_and_the_job_still_ends",

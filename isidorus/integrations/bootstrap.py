@@ -10,6 +10,7 @@ from django.conf import settings
 
 from config.queues import QueueSpec, all_queue_specs
 from isidorus.integrations.aws import dynamodb_client, s3_client, sqs_client
+from isidorus.integrations.store_epochs import bucket_epoch_record
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -70,19 +71,32 @@ def ensure_jobs_table(table: str) -> None:
     )
 
 
-def ensure_bucket(bucket: str) -> None:
-    s3 = s3_client()
-    kwargs: dict[str, object] = {"Bucket": bucket}
-    if settings.AWS_REGION != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+def _bucket_exists(bucket: str) -> bool:
     try:
-        s3.create_bucket(**kwargs)
+        s3_client().head_bucket(Bucket=bucket)
     except ClientError as error:
-        if error.response["Error"]["Code"] not in (
-            "BucketAlreadyOwnedByYou",
-            "BucketAlreadyExists",
-        ):
-            raise
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+            return False
+        raise
+    return True
+
+
+def ensure_bucket(bucket: str) -> None:
+    """Create the bucket if it is missing, and record when it was created (store_epochs)."""
+    existed = _bucket_exists(bucket)
+    if not existed:
+        kwargs: dict[str, object] = {"Bucket": bucket}
+        if settings.AWS_REGION != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+        try:
+            s3_client().create_bucket(**kwargs)
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise
+    bucket_epoch_record(bucket, created_now=not existed)
 
 
 def aws_bootstrap() -> BootstrapReport:

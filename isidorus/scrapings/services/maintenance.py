@@ -30,6 +30,7 @@ from isidorus.scrapings.models import JobStatus, Scraping
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.staging_lost import items_record_lost, items_republish
 from isidorus.scrapings.services.start import scraping_launch
+from isidorus.scrapings.services.store_loss import jobs_fail_lost_store
 from isidorus.scrapings.services.unfinished import job_record_unfinished
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,12 @@ def _stuck_reason(stall_seconds: float, items: dict[str, dict[str, Any]]) -> str
 
 
 def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
-    """Re-publish a stalled job's open items once; fail it if it stalls again after that."""
+    """Fail jobs that lost work with a store; re-publish a stalled job's open items once,
+    and fail it if it stalls again after that."""
     stall = float(stall_seconds if stall_seconds is not None else settings.REAPER_STALL_SECONDS)
-    actions: dict[str, str] = {}
+    # First, so a job whose messages vanished with their store fails naming the store,
+    # not later as a generic stall.
+    actions = jobs_fail_lost_store()
     for job_id in job_state.stalled_jobs(stall):
         if job_is_stopped(job_id):
             job_state.deactivate(job_id)

@@ -1,0 +1,62 @@
+"""kombu's SQS transport, surviving an SQS endpoint that goes away and comes back.
+
+When the endpoint refuses connections, kombu's asynchronous receive hands its callback an
+empty list instead of the ReceiveMessage dict, and `_on_messages_ready` raises
+AttributeError; when the queue is gone (a restarted LocalStack keeps no queues), the
+receive raises a bare Exception for the HTTP 400. Raised from
+a hub timer, it is logged and that queue is never polled again: the worker stays up but
+consumes nothing, silently. Raised from a socket callback, it stops the worker
+("Unrecoverable error"). Here a failed receive, a missing queue's 400 included, counts
+as an empty one: the queue is polled again after the polling interval, and the worker
+resumes by itself once the queue answers (`manage.py bootstrap_aws` recreates it at the
+same URL).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kombu.asynchronous.aws.sqs.connection import AsyncSQSConnection
+from kombu.transport import SQS
+
+logger = logging.getLogger(__name__)
+
+
+QUEUE_MISSING_MARKERS = (b"QueueDoesNotExist", b"NonExistentQueue")
+
+
+class MissingQueueTolerantConnection(AsyncSQSConnection):  # type: ignore[misc]
+    def _on_list_ready(self, parent: Any, markers: Any, operation: Any, response: Any) -> Any:
+        if response.status == 400:
+            body = response.read()
+            if any(marker in body for marker in QUEUE_MISSING_MARKERS):
+                return []
+            raise self._for_status(response, body)
+        return super()._on_list_ready(parent, markers, operation, response)
+
+
+class Channel(SQS.Channel):  # type: ignore[misc]
+    _failing: set[str]
+
+    def asynsqs(self, queue: str | None = None) -> Any:
+        connection = super().asynsqs(queue)
+        if type(connection) is AsyncSQSConnection:
+            connection.__class__ = MissingQueueTolerantConnection
+        return connection
+
+    def _on_messages_ready(self, queue: str, qname: str, messages: Any) -> int:
+        failing = self.__dict__.setdefault("_failing", set())
+        if not isinstance(messages, dict):
+            if qname not in failing:
+                failing.add(qname)
+                logger.error("receiving from SQS queue %s failed; polling again", qname)
+            return 0
+        if qname in failing:
+            failing.discard(qname)
+            logger.warning("receiving from SQS queue %s works again", qname)
+        return int(super()._on_messages_ready(queue, qname, messages))
+
+
+class Transport(SQS.Transport):  # type: ignore[misc]
+    Channel = Channel
