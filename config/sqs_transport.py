@@ -26,21 +26,21 @@ logger = logging.getLogger(__name__)
 QUEUE_MISSING_MARKERS = (b"QueueDoesNotExist", b"NonExistentQueue")
 
 
-class MissingQueueTolerantConnection(AsyncSQSConnection):  # type: ignore[misc]
+class MissingQueueTolerantConnection(AsyncSQSConnection):
     def _on_list_ready(self, parent: Any, markers: Any, operation: Any, response: Any) -> Any:
         if response.status == 400:
             body = response.read()
             if any(marker in body for marker in QUEUE_MISSING_MARKERS):
                 return []
-            raise self._for_status(response, body)
-        return super()._on_list_ready(parent, markers, operation, response)
+            raise self._for_status(response, body)  # type: ignore[no-untyped-call]  # kombu is untyped
+        return super()._on_list_ready(parent, markers, operation, response)  # type: ignore[no-untyped-call]  # kombu is untyped
 
 
-class Channel(SQS.Channel):  # type: ignore[misc]
+class Channel(SQS.Channel):
     _failing: set[str]
 
     def asynsqs(self, queue: str | None = None) -> Any:
-        connection = super().asynsqs(queue)
+        connection = super().asynsqs(queue)  # type: ignore[no-untyped-call]  # kombu is untyped
         if type(connection) is AsyncSQSConnection:
             connection.__class__ = MissingQueueTolerantConnection
         return connection
@@ -55,8 +55,8 @@ class Channel(SQS.Channel):  # type: ignore[misc]
         if qname in failing:
             failing.discard(qname)
             logger.warning("receiving from SQS queue %s works again", qname)
-        return int(super()._on_messages_ready(queue, qname, messages))
+        return int(super()._on_messages_ready(queue, qname, messages))  # type: ignore[no-untyped-call]  # kombu is untyped
 
 
-class Transport(SQS.Transport):  # type: ignore[misc]
+class Transport(SQS.Transport):
     Channel = Channel
