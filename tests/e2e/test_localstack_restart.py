@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from kombu import pools as kombu_pools
 
 from config.celery import _broker_url, app
 from config.queues import SCRAPER, WRITER
@@ -48,8 +49,10 @@ TERMINAL_WITHIN_SECONDS = 60.0
 
 
 def _reset_celery_producers() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps every connection pool in a process-wide registry keyed by the broker URL,
+    # and app.pool looks it up there again: closing one pool without clearing the registry
+    # would hand every later test in this process the closed pool ("Acquire on closed pool").
+    kombu_pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
