@@ -10,8 +10,9 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
+from config.queues import queue_name
+from isidorus.contracts import MAX_DELAY_SECONDS, Contract, PlainTask
 from isidorus.scrapings.job_state import JobStateLost
-from isidorus.scrapings.messaging import MAX_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ class IsidorusTask(Task):  # type: ignore[misc]
         delay = min(MAX_DELAY_SECONDS, DATABASE_RETRY_BASE_SECONDS * 2**self.request.retries)
         logger.warning("database connection lost (%s); retrying in %ds", error, delay)
         raise self.retry(exc=error, countdown=0, delay_seconds=delay)
+
+
+def queue_of(task: Contract[Any] | PlainTask) -> str:
+    """The queue a task is routed to by default: its contract's stage."""
+    return queue_name(task.stage)
 
 
 P = ParamSpec("P")

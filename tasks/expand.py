@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.queues import SCRAPER, queue_name
-from isidorus.scrapings.messaging import EXPAND_TASK
+from isidorus.contracts import EXPAND
 from isidorus.scrapings.services.expand import expand_page
-from tasks.base import task
-from tasks.messages import scrape_message
+from tasks.base import queue_of, task
 
 
-@task(name=EXPAND_TASK, queue=queue_name(SCRAPER))
+@task(name=EXPAND.name, queue=queue_of(EXPAND))
 def expand(body: dict[str, Any]) -> None:
-    job_id, items = scrape_message(body)
-    for entry in items:
-        expand_page(job_id=job_id, entry=entry)
+    message = EXPAND.read(body)
+    for entry in message.entries:
+        expand_page(job_id=message.job_id, entry=entry)

@@ -2,18 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.queues import IMAGE_EXTRACTOR, queue_name
+from isidorus.contracts import EXTRACT_IMAGE
+from isidorus.enrichment.follow_ups import publish_follow_ups
 from isidorus.enrichment.images import extract_images
-from isidorus.enrichment.messages import enrichment_message, publish_follow_ups
-from isidorus.scrapings.messaging import EXTRACT_IMAGE_TASK
-from tasks.base import IsidorusTask, bound_task
+from tasks.base import IsidorusTask, bound_task, queue_of
 
 
-@bound_task(name=EXTRACT_IMAGE_TASK, queue=queue_name(IMAGE_EXTRACTOR))
+@bound_task(name=EXTRACT_IMAGE.name, queue=queue_of(EXTRACT_IMAGE))
 def extract_image(self: IsidorusTask, body: dict[str, Any]) -> None:
-    job_id, image_ids, attempt = enrichment_message(body, "image")
+    message = EXTRACT_IMAGE.read(body)
     # The task id is the same on every redelivery of this message: the claim token.
     report = extract_images(
-        job_id=job_id, image_ids=image_ids, attempt=attempt, delivery_token=str(self.request.id)
+        job_id=message.job_id,
+        image_ids=list(message.row_ids),
+        attempt=message.attempt,
+        delivery_token=str(self.request.id),
     )
-    publish_follow_ups("image", job_id, report.follow_ups)
+    publish_follow_ups(EXTRACT_IMAGE, message.job_id, report.follow_ups)

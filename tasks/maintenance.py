@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from config.queues import WRITER, queue_name
+from isidorus.contracts import DRAIN_DEAD_LETTERS, REAP
 from isidorus.scrapings.services.maintenance import drain_dead_letters, reap_stalled_jobs
-from tasks.base import task
+from tasks.base import queue_of, task
 
 logger = logging.getLogger(__name__)
 
 
-@task(name="isidorus.reap", queue=queue_name(WRITER))
+@task(name=REAP.name, queue=queue_of(REAP))
 def reap() -> None:
     actions = reap_stalled_jobs()
     if actions:
         logger.info("reaper: %s", actions)
 
 
-@task(name="isidorus.drain_dead_letters", queue=queue_name(WRITER))
+@task(name=DRAIN_DEAD_LETTERS.name, queue=queue_of(DRAIN_DEAD_LETTERS))
 def drain() -> None:
     handled = drain_dead_letters()
     if handled:

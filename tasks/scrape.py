@@ -3,18 +3,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from config.queues import SCRAPER, queue_name
-from isidorus.scrapings.messaging import SCRAPE_TASK
+from isidorus.contracts import SCRAPE
 from isidorus.scrapings.services.scrape import scrape_batch, scrape_batch_split
-from tasks.base import IsidorusTask, bound_task
-from tasks.messages import scrape_message
+from tasks.base import IsidorusTask, bound_task, queue_of
 
 logger = logging.getLogger(__name__)
 
 
-@bound_task(name=SCRAPE_TASK, queue=queue_name(SCRAPER))
+@bound_task(name=SCRAPE.name, queue=queue_of(SCRAPE))
 def scrape(self: IsidorusTask, body: dict[str, Any]) -> None:
-    job_id, items = scrape_message(body)
+    message = SCRAPE.read(body)
+    job_id, items = message.job_id, list(message.entries)
     try:
         # The task id is the same on every redelivery of this message: the claim token.
         scrape_batch(job_id=job_id, entries=items, delivery_token=str(self.request.id))

@@ -10,8 +10,9 @@ import os
 import socket
 import time
 
+from isidorus.contracts import SMOKE_FAIL, SMOKE_PING, SMOKE_RELAY, SMOKE_SLEEP
 from isidorus.integrations.redis_client import get_redis
-from tasks.base import IsidorusTask, bound_task
+from tasks.base import IsidorusTask, bound_task, queue_of
 
 SMOKE_TTL_SECONDS = 3600
 
@@ -39,18 +40,18 @@ def _arrival(task: IsidorusTask, token: str, stage: str, previous: str | None) -
     return f"{stage}@{queue}"
 
 
-@bound_task(name="isidorus.smoke.ping")
+@bound_task(name=SMOKE_PING.name, queue=queue_of(SMOKE_PING))
 def smoke_ping(self: IsidorusTask, token: str, stage: str) -> str:
     return _arrival(self, token, stage, None)
 
 
-@bound_task(name="isidorus.smoke.relay")
+@bound_task(name=SMOKE_RELAY.name, queue=queue_of(SMOKE_RELAY))
 def smoke_relay(self: IsidorusTask, previous: str, token: str, stage: str) -> str:
     """The second link of a chain: receives the first task's return value."""
     return _arrival(self, token, stage, previous)
 
 
-@bound_task(name="isidorus.smoke.sleep")
+@bound_task(name=SMOKE_SLEEP.name, queue=queue_of(SMOKE_SLEEP))
 def smoke_sleep(self: IsidorusTask, token: str, seconds: float) -> None:
     redis = get_redis()
     redis.incr(f"smoke:{token}:attempts")
@@ -60,7 +61,7 @@ def smoke_sleep(self: IsidorusTask, token: str, seconds: float) -> None:
     _record(token, {"event": "finished", "pid": os.getpid()})
 
 
-@bound_task(name="isidorus.smoke.fail")
+@bound_task(name=SMOKE_FAIL.name, queue=queue_of(SMOKE_FAIL))
 def smoke_fail(self: IsidorusTask, token: str) -> None:
     redis = get_redis()
     redis.incr(f"smoke:{token}:attempts")

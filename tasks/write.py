@@ -3,13 +3,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from config.queues import WRITER, queue_name
-from isidorus.scrapings.messaging import WRITE_TASK
+from isidorus.contracts import WRITE
 from isidorus.scrapings.services.staging_lost import staged_batch_lost
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import StagedBatchUnreadable
-from tasks.base import DATABASE_CONNECTION_ERRORS, IsidorusTask, bound_task
-from tasks.messages import write_message
+from tasks.base import DATABASE_CONNECTION_ERRORS, IsidorusTask, bound_task, queue_of
 
 logger = logging.getLogger(__name__)
 # Reads of an unreadable staged batch before its URLs are scraped again, 1 s apart then
@@ -17,9 +15,11 @@ logger = logging.getLogger(__name__)
 STAGING_READ_RETRIES = 2
 
 
-@bound_task(name=WRITE_TASK, queue=queue_name(WRITER))
+@bound_task(name=WRITE.name, queue=queue_of(WRITE))
 def write(self: IsidorusTask, body: dict[str, Any]) -> None:
-    job_id, batch_id, key, items = write_message(body)
+    message = WRITE.read(body)
+    job_id, batch_id, key = message.job_id, message.batch_id, message.staging_key
+    items = list(message.items)
     try:
         write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
     except DATABASE_CONNECTION_ERRORS as error:

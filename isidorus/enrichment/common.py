@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from redis.commands.core import Script
 
+from isidorus.contracts import MAX_DELAY_SECONDS
 from isidorus.integrations import job_table
 from isidorus.integrations.redis_client import get_redis
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
-from isidorus.scrapings.messaging import MAX_DELAY_SECONDS
 from isidorus.scrapings.services.finish import job_finish_if_done
 
 # Items not started this close to the deadline are handed to a new message instead.

@@ -20,6 +20,8 @@ from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+IN_FLIGHT_GRACE = 1.0
+
 
 def _job_redis_keys(job_id: str) -> list[str]:
     return [str(key) for key in get_redis().scan_iter(match=f"*{{{job_id}}}*", count=1000)]
@@ -51,9 +53,10 @@ def test_cancel_stops_a_running_crawl_promptly(start_worker: Any, redis_clean: A
         cancelled_at = time.time()
         written = Page.objects.filter(scraping_id=job_id).count()
         time.sleep(4)
-        # A request sent just before the tombstone can reach this threaded test server a
-        # little later on a loaded machine; anything later was started after the cancel.
-        late = [path for path, when in site.requests if when > cancelled_at + 0.25]
+        # A request whose host slot was granted just before the tombstone can reach this
+        # threaded test server later on a loaded 2-core machine (0.25 s was exceeded in CI
+        # twice); a crawl the cancel did not stop sends several requests a second for 4 s.
+        late = [path for path, when in site.requests if when > cancelled_at + IN_FLIGHT_GRACE]
     assert job_item_get(job_id)["status"] == "CANCELLED"  # type: ignore[index]
     assert Scraping.objects.get(pk=job_id).status == "CANCELLED"
     assert late == []

@@ -1,4 +1,5 @@
-"""Message bodies, retry timing, task registration and start-up checks of enrichment."""
+"""Enrichment message bodies, retry timing and start-up checks (every task's routing:
+tests/unit/test_contracts.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,17 @@ from typing import Any
 
 import pytest
 
-from config.celery import app
-from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, queue_name
+from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE, MalformedMessage
 from isidorus.enrichment.common import Retry, follow_ups_for, retry_delay
-from isidorus.enrichment.messages import MalformedMessage, enrichment_message
 from tests.support.workers import REPO_ROOT
 
 JOB = "0" * 8 + "-0000-0000-0000-" + "0" * 12
 
 
 def test_a_valid_body_gives_job_ids_and_attempt() -> None:
-    assert enrichment_message({"v": 1, "job": JOB, "pages": [3, 1, 3]}, "summary") == (
-        JOB,
-        [3, 1],
-        0,
-    )
-    assert enrichment_message({"v": 1, "job": JOB, "images": [7], "a": 2}, "image")[2] == 2
+    summary = SUMMARIZE.read({"v": 1, "job": JOB, "pages": [3, 1, 3]})
+    assert (summary.job_id, summary.row_ids, summary.attempt) == (JOB, (3, 1), 0)
+    assert EXTRACT_IMAGE.read({"v": 1, "job": JOB, "images": [7], "a": 2}).attempt == 2
 
 
 @pytest.mark.parametrize(
@@ -42,7 +38,7 @@ def test_a_valid_body_gives_job_ids_and_attempt() -> None:
 )
 def test_malformed_bodies_are_refused(body: Any) -> None:
     with pytest.raises(MalformedMessage):
-        enrichment_message(body, "summary")
+        SUMMARIZE.read(body)
 
 
 def test_retries_back_off_and_honour_retry_after(settings: Any) -> None:
@@ -53,13 +49,6 @@ def test_retries_back_off_and_honour_retry_after(settings: Any) -> None:
     [retry, deferral] = follow_ups_for(0, {5: Retry("rate_limited", 7.0)}, [6])
     assert (retry.ids, retry.attempt, retry.delay_seconds) == ([5], 1, 7)
     assert (deferral.ids, deferral.attempt, deferral.delay_seconds) == ([6], 0, 1)
-
-
-@pytest.mark.filterwarnings("ignore::celery.exceptions.CDeprecationWarning")
-def test_the_tasks_are_registered_with_explicit_names_on_their_own_queues() -> None:
-    app.loader.import_default_modules()
-    assert app.tasks["isidorus.summarize"].queue == queue_name(PAGE_SUMMARIZER)
-    assert app.tasks["isidorus.extract_image"].queue == queue_name(IMAGE_EXTRACTOR)
 
 
 def _check_with(**overrides: str) -> subprocess.CompletedProcess[str]:

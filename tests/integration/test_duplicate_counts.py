@@ -10,11 +10,13 @@ Real Redis, PostgreSQL, S3 (LocalStack) and DynamoDB (moto).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from config.queues import SCRAPER, WRITER
+from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config
@@ -31,12 +33,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = "http://127.0.0.1:9"
 
 
-def _page(job_id: str, path: str) -> tuple[str, dict[str, Any]]:
+def _page(job_id: str, path: str) -> tuple[str, PageEntry]:
     """An open page item at depth 0, as the scraper claims it."""
     url = f"{ORIGIN}{path}"
     item = job_state.page_item(url_fingerprint(url))
-    entry = {"u": url, "d": 0, "p": ""}
-    job_state.open_new(job_id, {item: entry})
+    entry = PageEntry(url, depth=0)
+    job_state.open_new(job_id, {item: entry.to_wire()})
     return item, entry
 
 
@@ -106,9 +108,10 @@ def _expand_duplicates(page_depth: int) -> int:
     for target in (known, new):
         Link.objects.create(scraping_id=job_id, page=page, target_url=target, internal=True)
     item = job_state.expand_item(url_fingerprint(url), 1)
-    job_state.open_new(job_id, {item: {"u": url, "d": 1, "p": ORIGIN + "/"}})
+    entry = PageEntry(url, depth=1, parent_url=ORIGIN + "/")
+    job_state.open_new(job_id, {item: entry.to_wire()})
 
-    assert expand_page(job_id=job_id, entry={"u": url, "d": 1, "p": ORIGIN + "/"}) == "expanded"
+    assert expand_page(job_id=job_id, entry=entry) == "expanded"
     assert Page.objects.get(pk=page.pk).depth == 1
     ((_, body),) = [message for message in take(WRITER) if message[1]["job"] == job_id]
     return int(stage_get(body["key"])["duplicates"])
@@ -133,7 +136,7 @@ def test_a_link_that_shortens_a_known_urls_depth_is_a_duplicate(
     job = job_config(job_id)
     assert job is not None
     deep, deep_entry = _page(job_id, "/deep.html")
-    discover(job, [LinkSource(deep, {**deep_entry, "d": 1}, _links("/x.html"))])  # x: depth 2
+    discover(job, [LinkSource(deep, replace(deep_entry, depth=1), _links("/x.html"))])  # x: depth 2
     start, start_entry = _page(job_id, "/")
     found = discover(job, [LinkSource(start, start_entry, _links("/x.html"))])  # x: depth 1
     assert found.to_expand  # the shorter path re-follows x's links

@@ -12,13 +12,13 @@ from typing import Any
 
 from django.conf import settings
 
-from config.queues import SCRAPER
 from isidorus.accounts.limits import daily_quota_key, seconds_until_utc_midnight
+from isidorus.contracts import EXPAND, SCRAPE, PageEntry, ScrapeBody
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
+from isidorus.publishing import publish
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig
-from isidorus.scrapings.messaging import EXPAND_TASK, SCRAPE_TASK, publish
 from isidorus.scrapings.robots_cache import robots_rules
 
 REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
@@ -27,8 +27,8 @@ REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exc
 @dataclass
 class Discovery:
     records: list[dict[str, Any]] = field(default_factory=list)
-    to_fetch: list[dict[str, Any]] = field(default_factory=list)
-    to_expand: list[dict[str, Any]] = field(default_factory=list)
+    to_fetch: list[PageEntry] = field(default_factory=list)
+    to_expand: list[PageEntry] = field(default_factory=list)
     # Parent work item -> its links that were duplicates, as first counted (job_state).
     duplicates_of: dict[str, int] = field(default_factory=dict)
 
@@ -40,7 +40,7 @@ class Discovery:
 @dataclass(frozen=True)
 class LinkSource:
     item: str  # the parent's open work item (a page, or an expand of it)
-    entry: dict[str, Any]  # the parent: url "u" and depth "d"
+    entry: PageEntry  # the parent
     links: list[str]
     # False: these links were offered (and their duplicates counted) at an earlier depth.
     count_duplicates: bool = True
@@ -76,10 +76,11 @@ def _skip_reason(job: JobConfig, url: str) -> str | None:
     return None
 
 
-def skipped_record(url: str, depth: int, parent_url: str, reason: str) -> dict[str, Any]:
+def skipped_record(entry: PageEntry, reason: str) -> dict[str, Any]:
     return {
-        "url": url, "fp": url_fingerprint(url), "final_url": "", "status_code": None,
-        "content_type": "", "depth": depth, "parent_url": parent_url, "bytes": 0,
+        "url": entry.url, "fp": url_fingerprint(entry.url), "final_url": "",
+        "status_code": None, "content_type": "", "depth": entry.depth,
+        "parent_url": entry.parent_url, "bytes": 0,
         "fetched_at": None, "outcome": "skipped", "reason": reason, "title": "", "text": "",
         "terms": {}, "links": [], "images": [],
     }  # fmt: skip
@@ -94,16 +95,16 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     and pages of one site share most of their links.
     """
     candidates: list[job_state.Candidate] = []
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[PageEntry, str | None]] = []  # with the reason to skip it, if any
     tallies: list[job_state.DuplicateTally] = []
     offered: set[tuple[str, int]] = set()
     found = Discovery()
     for source in sources:
         parent = source.entry
-        depth = int(parent["d"]) + 1
+        depth = parent.depth + 1
         if depth > job.depth or not source.links:
             continue
-        parent_fp = url_fingerprint(parent["u"])
+        parent_fp = url_fingerprint(parent.url)
         dropped = 0
         for url in source.links:
             if (url, depth) in offered:
@@ -111,20 +112,17 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
                 continue
             offered.add((url, depth))
             reason = skip_reason(job, url)
-            entry = {"u": url, "d": depth, "p": parent["u"], "by": parent_fp}
-            if reason is not None:
-                entry["reason"] = reason
             candidates.append(
                 job_state.Candidate(
                     fingerprint=url_fingerprint(url),
                     depth=depth,
                     fetch=reason is None,
                     url=url,
-                    parent_url=parent["u"],
+                    parent_url=parent.url,
                     parent_fingerprint=parent_fp,
                 )
             )
-            entries.append(entry)
+            entries.append((PageEntry(url, depth, parent.url), reason))
         tallies.append(
             job_state.DuplicateTally(parent_fp, source.item, dropped, source.count_duplicates)
         )
@@ -140,19 +138,15 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     )
     found.duplicates_of = admission.duplicates
     codes = admission.codes
-    for code, entry in zip(codes, entries, strict=True):
-        plain = {"u": entry["u"], "d": entry["d"], "p": entry["p"]}
+    for code, (entry, reason) in zip(codes, entries, strict=True):
         if code in (job_state.ADMITTED, job_state.REPUBLISH):
-            found.to_fetch.append(plain)
+            found.to_fetch.append(entry)
         elif code in (job_state.EXPAND, job_state.REPUBLISH_EXPAND):
-            found.to_expand.append(plain)
+            found.to_expand.append(entry)
         elif code == job_state.NEW_SKIP:
-            found.records.append(
-                skipped_record(entry["u"], entry["d"], entry["p"], entry["reason"])
-            )
+            found.records.append(skipped_record(entry, reason or ""))
         elif code in REFUSAL_REASONS:
-            reason = REFUSAL_REASONS[code]
-            found.records.append(skipped_record(entry["u"], entry["d"], entry["p"], reason))
+            found.records.append(skipped_record(entry, REFUSAL_REASONS[code]))
     return found
 
 
@@ -160,8 +154,6 @@ def dispatch(job_id: str, found: Discovery) -> None:
     """Publish the admitted work (its items are already open)."""
     size = settings.CRAWL_BATCH_SIZE
     for start in range(0, len(found.to_fetch), size):
-        publish(
-            SCRAPE_TASK, SCRAPER, {"job": job_id, "items": found.to_fetch[start : start + size]}
-        )
+        publish(SCRAPE, ScrapeBody(job_id, tuple(found.to_fetch[start : start + size])))
     for entry in found.to_expand:
-        publish(EXPAND_TASK, SCRAPER, {"job": job_id, "items": [entry]})
+        publish(EXPAND, ScrapeBody(job_id, (entry,)))

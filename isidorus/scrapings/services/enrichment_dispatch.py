@@ -14,9 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
-from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER
+from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE, ImageBody, SummaryBody
+from isidorus.publishing import publish
 from isidorus.scrapings import job_state
-from isidorus.scrapings.messaging import EXTRACT_IMAGE_TASK, SUMMARIZE_TASK, publish
 
 ENRICHMENT_BATCH = 16
 
@@ -52,8 +52,6 @@ def enrichment_items(summaries: list[int], images: list[int]) -> dict[str, dict[
 
 def publish_enrichment_messages(job_id: str, summaries: list[int], images: list[int]) -> None:
     for start in range(0, len(summaries), ENRICHMENT_BATCH):
-        chunk = summaries[start : start + ENRICHMENT_BATCH]
-        publish(SUMMARIZE_TASK, PAGE_SUMMARIZER, {"job": job_id, "pages": chunk})
+        publish(SUMMARIZE, SummaryBody(job_id, tuple(summaries[start : start + ENRICHMENT_BATCH])))
     for start in range(0, len(images), ENRICHMENT_BATCH):
-        chunk = images[start : start + ENRICHMENT_BATCH]
-        publish(EXTRACT_IMAGE_TASK, IMAGE_EXTRACTOR, {"job": job_id, "images": chunk})
+        publish(EXTRACT_IMAGE, ImageBody(job_id, tuple(images[start : start + ENRICHMENT_BATCH])))

@@ -10,13 +10,11 @@ recorded are committed.
 
 from __future__ import annotations
 
-from typing import Any
-
-from config.queues import SCRAPER, WRITER
+from isidorus.contracts import EXPAND, WRITE, PageEntry, ScrapeBody, WriteBody
 from isidorus.crawling.urls import url_fingerprint
+from isidorus.publishing import publish
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
-from isidorus.scrapings.messaging import EXPAND_TASK, WRITE_TASK, publish
 from isidorus.scrapings.models import Link, Page
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -24,23 +22,18 @@ from isidorus.scrapings.staging import stage_put, staging_key
 WAIT_FOR_WRITE_SECONDS = 1
 
 
-def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
+def expand_page(*, job_id: str, entry: PageEntry) -> str:
     job = job_config(job_id)
     if job is None or job_is_stopped(job_id):
         return "dropped"
-    fingerprint = url_fingerprint(entry["u"])
-    depth = int(entry["d"])
+    fingerprint = url_fingerprint(entry.url)
+    depth = entry.depth
     item = job_state.expand_item(fingerprint, depth)
     if not job_state.is_open(job_id, item):
         return "done"
     if job_state.is_open(job_id, job_state.page_item(fingerprint)):
         # The page is not written yet; its links are not in PostgreSQL. Look again soon.
-        publish(
-            EXPAND_TASK,
-            SCRAPER,
-            {"job": job_id, "items": [entry]},
-            delay_seconds=WAIT_FOR_WRITE_SECONDS,
-        )
+        publish(EXPAND, ScrapeBody(job_id, (entry,)), delay_seconds=WAIT_FOR_WRITE_SECONDS)
         return "waiting"
     page = Page.objects.filter(scraping_id=job_id, url_hash=fingerprint).first()
     links: list[str] = []
@@ -52,7 +45,7 @@ def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
         # Written within the depth limit, its links were offered then: a link counts as a
         # duplicate once per page, not again at each shorter depth.
         offered_before = page.depth < job.depth
-    source = LinkSource(item, {"u": entry["u"], "d": depth}, links, not offered_before)
+    source = LinkSource(item, entry, links, not offered_before)
     found = discover(job, [source])
     if page is not None:
         # After the admission, so a redelivery decides `offered_before` the same way.
@@ -61,5 +54,5 @@ def expand_page(*, job_id: str, entry: dict[str, Any]) -> str:
     key = staging_key(job_id, batch_id)
     stage_put(job_id, key, {"pages": found.records, "duplicates": found.duplicates})
     dispatch(job_id, found)
-    publish(WRITE_TASK, WRITER, {"job": job_id, "batch": batch_id, "key": key, "items": [item]})
+    publish(WRITE, WriteBody(job_id, batch_id, key, (item,)))
     return "expanded"

@@ -7,20 +7,21 @@ import hashlib
 import json
 from typing import Any
 
+from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings import job_state
 from isidorus.scrapings.services.discover import skipped_record
 from isidorus.scrapings.services.write import WriteReport, write_records
 
 
-def failed_record(entry: dict[str, Any], reason: str) -> dict[str, Any]:
-    record = skipped_record(entry["u"], int(entry.get("d", 0)), entry.get("p", ""), reason)
+def failed_record(entry: PageEntry, reason: str) -> dict[str, Any]:
+    record = skipped_record(entry, reason)
     record["outcome"] = "failed"
     return record
 
 
 def pages_record_failed(
-    *, job_id: str, entries: list[dict[str, Any]], reason: str
+    *, job_id: str, entries: list[PageEntry], reason: str
 ) -> WriteReport | None:
     """Write the entries (open `page:` item payloads) as failed and close their items.
 
@@ -29,7 +30,7 @@ def pages_record_failed(
     """
     if not entries:
         return None
-    items = sorted(job_state.page_item(url_fingerprint(entry["u"])) for entry in entries)
+    items = sorted(job_state.page_item(url_fingerprint(entry.url)) for entry in entries)
     digest = hashlib.sha1(json.dumps(items).encode()).hexdigest()[:24]
     payload = {"pages": [failed_record(entry, reason) for entry in entries], "duplicates": 0}
     return write_records(

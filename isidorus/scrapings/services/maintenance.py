@@ -14,18 +14,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER, queue_spec
+from isidorus.contracts import (
+    EXPAND,
+    EXTRACT_IMAGE,
+    SCRAPE,
+    SUMMARIZE,
+    WRITE,
+)
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
-from isidorus.scrapings.messaging import (
-    EXPAND_TASK,
-    EXTRACT_IMAGE_TASK,
-    SCRAPE_TASK,
-    SUMMARIZE_TASK,
-    WRITE_TASK,
-)
 from isidorus.scrapings.models import JobStatus, Scraping
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.staging_lost import items_record_lost, items_republish
@@ -133,13 +133,13 @@ def _poisoned_items(task: str, argument: Any) -> tuple[str, list[str]] | None:
         return None
     listed = [item for item in argument.get("items", []) if isinstance(item, dict | str)]
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("u"), str)]
-    if task == SCRAPE_TASK:
+    if task == SCRAPE.name:
         items = [job_state.page_item(url_fingerprint(e["u"])) for e in entries]
-    elif task == EXPAND_TASK:
+    elif task == EXPAND.name:
         items = [
             job_state.expand_item(url_fingerprint(e["u"]), int(e.get("d", 0))) for e in entries
         ]
-    elif task == WRITE_TASK:
+    elif task == WRITE.name:
         items = [item for item in listed if isinstance(item, str)]
     else:
         return None
@@ -159,11 +159,13 @@ def record_poisoned(job_id: str, items: list[str]) -> None:
 
 def _record_dead_letter(task: str, argument: Any) -> bool:
     """Record a dead-lettered task message's work as failed (poison); False if unknown."""
-    if task in (SUMMARIZE_TASK, EXTRACT_IMAGE_TASK):
+    if task in (SUMMARIZE.name, EXTRACT_IMAGE.name):
         if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
             return False
-        kind, field = ("summary", "pages") if task == SUMMARIZE_TASK else ("image", "images")
-        ids = [int(i) for i in argument.get(field, []) if isinstance(i, int)]
+        kind, body = (
+            ("summary", SUMMARIZE.body) if task == SUMMARIZE.name else ("image", EXTRACT_IMAGE.body)
+        )
+        ids = [int(i) for i in argument.get(body.ROWS_KEY, []) if isinstance(i, int)]
         enrichment_record_poisoned(job_id=argument["job"], kind=kind, ids=ids)
         return True
     poisoned = _poisoned_items(task, argument)

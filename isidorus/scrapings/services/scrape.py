@@ -21,22 +21,22 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from config.queues import SCRAPER, WRITER
+from isidorus.contracts import SCRAPE, WRITE, PageEntry, ScrapeBody, WriteBody
 from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.integrations.http_fetch import FetchLimits, FetchResult, fetch
+from isidorus.publishing import publish
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
-from isidorus.scrapings.messaging import SCRAPE_TASK, WRITE_TASK, publish
 from isidorus.scrapings.politeness import HostBusy, StopRequested, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch, skip_reason
@@ -61,7 +61,7 @@ class ScrapeReport:
 @dataclass
 class _Outcome:
     item: str
-    entry: dict[str, Any]
+    entry: PageEntry
     result: FetchResult
     parsed: ParsedPage | None = None
     record: dict[str, Any] = field(default_factory=dict)
@@ -128,13 +128,13 @@ def _fetch_pool() -> ThreadPoolExecutor:
 def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) -> dict[str, Any]:
     result, entry, parsed = outcome.result, outcome.entry, outcome.parsed
     record: dict[str, Any] = {
-        "url": entry["u"],
-        "fp": url_fingerprint(entry["u"]),
+        "url": entry.url,
+        "fp": url_fingerprint(entry.url),
         "final_url": result.final_url,
         "status_code": result.status_code,
         "content_type": result.content_type[:200],
-        "depth": entry["d"],
-        "parent_url": entry.get("p", ""),
+        "depth": entry.depth,
+        "parent_url": entry.parent_url,
         "bytes": len(result.body),
         "fetched_at": datetime.now(UTC).isoformat(),
         "outcome": result.outcome,
@@ -157,9 +157,9 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
     return record
 
 
-def batch_id_for(job_id: str, entries: list[dict[str, Any]]) -> str:
+def batch_id_for(job_id: str, entries: list[PageEntry]) -> str:
     """Deterministic in the message's content, so a redelivery reuses the same id."""
-    material = json.dumps([job_id, sorted((e["u"], e.get("a", 0)) for e in entries)])
+    material = json.dumps([job_id, sorted((e.url, e.attempt) for e in entries)])
     return hashlib.sha1(material.encode()).hexdigest()[:24]
 
 
@@ -168,15 +168,13 @@ def _retry_delay(attempt: int, retry_after: float | None) -> int:
     return max(1, math.ceil(max(backoff, retry_after or 0.0)))
 
 
-def scrape_batch(
-    *, job_id: str, entries: list[dict[str, Any]], delivery_token: str
-) -> ScrapeReport:
+def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) -> ScrapeReport:
     report = ScrapeReport()
     job = job_config(job_id)
     if job is None or job_is_stopped(job_id):
         report.dropped = len(entries)
         return report
-    by_item = {job_state.page_item(url_fingerprint(e["u"])): e for e in entries}
+    by_item = {job_state.page_item(url_fingerprint(e.url)): e for e in entries}
     claimed = job_state.claim(
         job_id=job_id,
         items=list(by_item),
@@ -193,18 +191,17 @@ def scrape_batch(
 
     # The open payload is authoritative: its depth may have been shortened since publish.
     work = [
-        (item, {**by_item[item], "d": int(payload.get("d", by_item[item]["d"]))})
+        (item, replace(by_item[item], depth=int(payload.get("d", by_item[item].depth))))
         for item, payload in claimed.items()
     ]
     # Leave time after the fetches for parsing, admission, staging and publishing.
     deadline = time.monotonic() + max(1.0, settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.7)
-    results = list(_fetch_pool().map(lambda pair: _fetch_one(job, pair[1]["u"], deadline), work))
+    results = list(_fetch_pool().map(lambda pair: _fetch_one(job, pair[1].url, deadline), work))
 
     outcomes: list[_Outcome] = []
-    retries: list[tuple[str, dict[str, Any], FetchResult]] = []
+    retries: list[tuple[str, PageEntry, FetchResult]] = []
     for (item, entry), result in zip(work, results, strict=True):
-        attempt = int(entry.get("a", 0))
-        if result.retryable and attempt + 1 < settings.CRAWL_MAX_FETCH_ATTEMPTS:
+        if result.retryable and entry.attempt + 1 < settings.CRAWL_MAX_FETCH_ATTEMPTS:
             retries.append((item, entry, result))
             continue
         outcome = _Outcome(item=item, entry=entry, result=result)
@@ -242,31 +239,27 @@ def scrape_batch(
     if retries:
         job_state.release_claims(job_id=job_id, items=[item for item, _, _ in retries])
         for _, entry, result in retries:
-            attempt = int(entry.get("a", 0)) + 1
-            logger.info("retrying %s (%s), attempt %d", entry["u"], result.reason, attempt + 1)
+            attempt = entry.attempt + 1
+            logger.info("retrying %s (%s), attempt %d", entry.url, result.reason, attempt + 1)
             publish(
-                SCRAPE_TASK, SCRAPER,
-                {"job": job_id, "items": [{**entry, "a": attempt}]},
+                SCRAPE,
+                ScrapeBody(job_id, (replace(entry, attempt=attempt),)),
                 delay_seconds=_retry_delay(attempt, result.retry_after),
-            )  # fmt: skip
+            )
         report.retried = len(retries)
 
     closing = [outcome.item for outcome in outcomes]
     if closing:
-        publish(
-            WRITE_TASK,
-            WRITER,
-            {"job": job_id, "batch": report.batch_id, "key": key, "items": closing},
-        )
+        publish(WRITE, WriteBody(job_id, report.batch_id, key, tuple(closing)))
     return report
 
 
-def scrape_batch_split(*, job_id: str, entries: list[dict[str, Any]]) -> int:
+def scrape_batch_split(*, job_id: str, entries: list[PageEntry]) -> int:
     """Re-publish a failing batch one URL per message, so one poison URL cannot take its
     neighbours to the dead-letter queue with it. The items stay open throughout."""
     job_state.release_claims(
-        job_id=job_id, items=[job_state.page_item(url_fingerprint(e["u"])) for e in entries]
+        job_id=job_id, items=[job_state.page_item(url_fingerprint(e.url)) for e in entries]
     )
     for entry in entries:
-        publish(SCRAPE_TASK, SCRAPER, {"job": job_id, "items": [entry]})
+        publish(SCRAPE, ScrapeBody(job_id, (entry,)))
     return len(entries)

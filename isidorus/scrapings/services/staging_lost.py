@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from isidorus.contracts import PageEntry
 from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
@@ -25,14 +26,12 @@ STAGING_LOST = "staging_lost"
 
 def items_republish(job_id: str, entries: dict[str, dict[str, Any]]) -> None:
     """Publish open `page:` and `expand:` items again (their claims released first)."""
-    pages = [_entry(p) for item, p in entries.items() if item.startswith("page:")]
-    expands = [_entry(p) for item, p in entries.items() if item.startswith("expand:")]
+    pages = [PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("page:")]
+    expands = [
+        PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("expand:")
+    ]
     job_state.release_claims(job_id=job_id, items=list(entries))
     dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
-
-
-def _entry(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"u": payload.get("u", ""), "d": payload.get("d", 0), "p": payload.get("p", "")}
 
 
 def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[str, int]:
@@ -59,7 +58,7 @@ def items_record_lost(
     """Close open items whose work is lost, each with a record: `page:` items as failed
     rows with `reason`; `expand:` items (no row of their own) in the `expand_<reason>`
     counter, which the audit names in the job's status reason."""
-    pages = [_entry(p) for item, p in entries.items() if item.startswith("page:")]
+    pages = [PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("page:")]
     pages_record_failed(job_id=job_id, entries=pages, reason=reason)
     expands = [item for item in entries if item.startswith("expand:")]
     if expands:

@@ -14,13 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from config.queues import SCRAPER
 from isidorus.accounts.limits import daily_pages_used, daily_quota_key, seconds_until_utc_midnight
+from isidorus.contracts import SCRAPE, PageEntry, ScrapeBody
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.integrations import job_table
+from isidorus.publishing import publish
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish
-from isidorus.scrapings.messaging import SCRAPE_TASK, publish
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,6 @@ def scraping_launch(*, job_id: str) -> None:
         max_pages=job.max_pages,
     )
     job_state.activate(job_id)
-    entry = {"u": job.url, "d": 0, "p": ""}
     (code,) = job_state.admit(
         job_id=job_id,
         candidates=[
@@ -128,4 +127,4 @@ def scraping_launch(*, job_id: str) -> None:
     if code == job_state.QUOTA:
         job_finish(job_id, status=JobStatus.FAILED, reason="the daily page quota is used up")
     elif job_state.is_open(job_id, job_state.page_item(url_fingerprint(job.url))):
-        publish(SCRAPE_TASK, SCRAPER, {"job": job_id, "items": [entry]})
+        publish(SCRAPE, ScrapeBody(job_id, (PageEntry(job.url, depth=0),)))
