@@ -366,7 +366,8 @@ class _HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)  # a stream server's transport
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

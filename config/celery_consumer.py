@@ -10,7 +10,7 @@ from celery.worker.consumer import Consumer
 logger = logging.getLogger(__name__)
 
 
-class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
+class DeadLetteringConsumer(Consumer):  # type: ignore[misc]  # celery is untyped: Consumer is Any
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         # Celery acknowledges (deletes) a message it cannot decode, so it would vanish
         # without a trace. Rejecting leaves it to SQS, which moves it to the DLQ after

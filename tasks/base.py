@@ -23,7 +23,7 @@ DATABASE_CONNECTION_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRY_BASE_SECONDS = 1
 
 
-class IsidorusTask(Task):  # type: ignore[misc]
+class IsidorusTask(Task):  # type: ignore[misc]  # celery is untyped: Task is Any
     # Redelivery-safe by construction (see DESIGN "Redelivery is safe"), so acks_late is on.
     acks_late = True
     # self.retry() publishes a new message and so resets SQS's receive count; the cap

@@ -87,5 +87,5 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class IsidorusUserAdmin(UserAdmin):  # type: ignore[type-arg]
+class IsidorusUserAdmin(UserAdmin):  # type: ignore[type-arg]  # generic only in django-stubs; subscripting fails at run time
     inlines = [ApiKeyInline]

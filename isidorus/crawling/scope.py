@@ -26,6 +26,15 @@ Scope = Literal["host", "domain", "prefix"]
 SCOPES: tuple[Scope, ...] = ("host", "domain", "prefix")
 MAX_PATTERN_LENGTH = 500
 
+
+def as_scope(value: str) -> Scope:
+    """A stored scope name as the Scope type; ValueError for an unknown one."""
+    for scope in SCOPES:
+        if value == scope:
+            return scope
+    raise ValueError(f"unknown scope {value!r}; scopes: {SCOPES}")
+
+
 # No suffix_list_urls and no cache_dir: the list bundled with tldextract, never a download.
 _SUFFIX_EXTRACTOR = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True

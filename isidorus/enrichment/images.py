@@ -143,8 +143,9 @@ class _ImageRun:
         for url, group in by_url.items():
             own = next((row for row in group if row.outcome == STORED), None)
             sibling = siblings.get(url)
-            if own is not None or (sibling is not None and sibling.outcome == STORED):
-                sources.append((url, "s3", (own or sibling).s3_key))  # type: ignore[union-attr]
+            copy = own or (sibling if sibling is not None and sibling.outcome == STORED else None)
+            if copy is not None:
+                sources.append((url, "s3", copy.s3_key))
             elif sibling is not None:
                 self._write_failure(group, ImageFailure(sibling.outcome, sibling.reason))
             elif lease_acquire(_url_lease(self.job.id, url), self.token):

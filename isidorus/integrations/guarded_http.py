@@ -152,7 +152,7 @@ class _GuardedConnectionMixin:
         deadline = _active_deadline()
         if deadline is not None and self.sock is not None:
             deadline.watch(self.sock)
-        return super().getresponse()  # type: ignore[misc]
+        return super().getresponse()  # type: ignore[misc]  # a mixin: the connection class comes later in the MRO
 
     def _new_conn(self) -> socket.socket:
         try:
@@ -160,7 +160,7 @@ class _GuardedConnectionMixin:
         except BlockedAddress as blocked:
             raise BlockedConnection(self, blocked) from None
         except socket.gaierror as error:
-            raise NameResolutionError(self.host, self, error) from error  # type: ignore[arg-type]
+            raise NameResolutionError(self.host, self, error) from error  # type: ignore[arg-type]  # self is the connection (mixin)
         last_error: OSError | None = None
         for family, address in addresses:
             sock = socket.socket(family, socket.SOCK_STREAM)
@@ -183,7 +183,8 @@ class _GuardedConnectionMixin:
             except OSError as error:
                 sock.close()
                 last_error = error
-        raise NewConnectionError(self, f"could not connect to {self.host}: {last_error}")  # type: ignore[arg-type]
+        message = f"could not connect to {self.host}: {last_error}"
+        raise NewConnectionError(self, message)  # type: ignore[arg-type]  # self is the connection (mixin)
 
 
 class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):

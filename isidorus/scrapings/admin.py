@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from isidorus.scrapings.models import Page, Scraping
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs; subscripting fails at run time
     """Jobs and pages are written by the pipeline only."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

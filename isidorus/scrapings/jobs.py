@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from isidorus.crawling.scope import Scope, UrlFilter
+from isidorus.crawling.scope import Scope, UrlFilter, as_scope
 from isidorus.integrations import job_table
 from isidorus.scrapings import job_state
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
@@ -49,7 +49,7 @@ def _cached_config(job_id: str) -> JobConfig | None:
         url=row.url,
         depth=row.depth,
         max_pages=row.max_pages,
-        scope=row.scope,  # type: ignore[arg-type]
+        scope=as_scope(row.scope),
         include=tuple(row.include),
         exclude=tuple(row.exclude),
         respect_robots=row.respect_robots,

@@ -207,7 +207,7 @@ def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
         .first()
     )
     if page is not None:
-        page.top_terms = top_terms(page.terms)  # type: ignore[attr-defined]
+        page.top_terms = top_terms(page.terms)  # type: ignore[attr-defined]  # read by the detail serializer; not a model field
     return page
 
 
