@@ -76,6 +76,13 @@ _INVALID = OpenApiResponse(ErrorSerializer, description="Invalid fields or param
 _SEARCH_PAGES = NumberedPagination()
 
 
+def _owned_job(request: Request, job_id: str) -> Scraping:
+    job = scraping_get(owner=request.user, job_id=job_id)
+    if job is None:
+        raise Http404
+    return job
+
+
 class ScrapingListStartApi(OwnerApiView):
     # CrawlStartThrottle counts POSTs only.
     throttle_classes = [OwnerRequestThrottle, CrawlStartThrottle]
@@ -151,9 +158,7 @@ class ScrapingDetailApi(OwnerApiView):
         responses={200: ScrapingDetailSerializer, 404: _NOT_FOUND},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = scraping_get(owner=request.user, job_id=job_id)
-        if job is None:
-            raise Http404
+        job = _owned_job(request, job_id)
         detail = scraping_detail(job=job)
         return Response(ScrapingDetailSerializer(detail, context={"request": request}).data)
 
@@ -163,9 +168,7 @@ class ScrapingDetailApi(OwnerApiView):
         responses={204: None, 404: _NOT_FOUND},
     )
     def delete(self, request: Request, job_id: str) -> Response:
-        job = scraping_get(owner=request.user, job_id=job_id)
-        if job is None:
-            raise Http404
+        job = _owned_job(request, job_id)
         scraping_delete(job=job)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -178,9 +181,7 @@ class ScrapingCancelApi(OwnerApiView):
         responses={200: ScrapingDetailSerializer, 404: _NOT_FOUND, 409: _NOT_FOUND},
     )
     def post(self, request: Request, job_id: str) -> Response:
-        job = scraping_get(owner=request.user, job_id=job_id)
-        if job is None:
-            raise Http404
+        job = _owned_job(request, job_id)
         try:
             scraping_cancel(job=job)
         except AlreadyFinished as finished:
@@ -205,9 +206,7 @@ class PageListApi(OwnerApiView):
         responses={200: PageListSerializer, 400: _INVALID, 404: _NOT_FOUND},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = scraping_get(owner=request.user, job_id=job_id)
-        if job is None:
-            raise Http404
+        job = _owned_job(request, job_id)
         filters = PageListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = PageCursorPagination()
@@ -228,13 +227,6 @@ class PageDetailApi(OwnerApiView):
         if page is None:
             raise Http404
         return Response(PageDetailSerializer(page).data)
-
-
-def _owned_job(request: Request, job_id: str) -> Scraping:
-    job = scraping_get(owner=request.user, job_id=job_id)
-    if job is None:
-        raise Http404
-    return job
 
 
 class TermTotalsApi(OwnerApiView):

@@ -265,15 +265,18 @@ class PageDetailSerializer(PageSerializer):
         read_only_fields = fields
 
 
-class ScrapingListSerializer(serializers.Serializer[Any]):
+class _CursorPageSerializer(serializers.Serializer[Any]):
+    """A cursor-paginated list: subclasses add `results`."""
+
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
+
+
+class ScrapingListSerializer(_CursorPageSerializer):
     results = ScrapingSerializer(many=True)
 
 
-class PageListSerializer(serializers.Serializer[Any]):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class PageListSerializer(_CursorPageSerializer):
     results = PageSerializer(many=True)
 
 
@@ -297,9 +300,7 @@ class JobLinkSerializer(serializers.ModelSerializer[Link]):
         read_only_fields = fields
 
 
-class JobLinkListSerializer(serializers.Serializer[Any]):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class JobLinkListSerializer(_CursorPageSerializer):
     results = JobLinkSerializer(many=True)
 
 
@@ -315,9 +316,7 @@ class JobImageSerializer(serializers.ModelSerializer[Image]):
         read_only_fields = fields
 
 
-class JobImageListSerializer(serializers.Serializer[Any]):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class JobImageListSerializer(_CursorPageSerializer):
     results = JobImageSerializer(many=True)
 
 
@@ -336,7 +335,5 @@ class SearchHitSerializer(serializers.Serializer[Any]):
     )
 
 
-class SearchResultListSerializer(serializers.Serializer[Any]):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class SearchResultListSerializer(_CursorPageSerializer):
     results = SearchHitSerializer(many=True)
