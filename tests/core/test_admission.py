@@ -1,0 +1,347 @@
+"""Every code of job_state's admission script, and the Redis state each one leaves: the
+seen hash, the open items and their payloads, the max_pages budget and the daily quota.
+Real Redis; the job is only its Redis state."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from isidorus.scrapings import job_state
+from isidorus.scrapings.job_state import Candidate, DuplicateTally
+
+QUOTA_KEY = "quota:{core-tests}"
+PARENT_URL = "http://example.com/parent"
+OTHER_URL = "http://example.com/other"
+
+
+def key(job_id: str, name: str) -> str:
+    return f"job:{{{job_id}}}:{name}"
+
+
+def link(name: str, depth: int = 1, *, parent: str = "parent", fetch: bool = True) -> Candidate:
+    """A link to http://example.com/<name>, found on the page `parent` (fingerprints are
+    the names: the script only compares them)."""
+    return Candidate(
+        fingerprint=name,
+        depth=depth,
+        fetch=fetch,
+        url=f"http://example.com/{name}",
+        parent_url=f"http://example.com/{parent}" if parent else "",
+        parent_fingerprint=parent,
+    )
+
+
+def admit(
+    job_id: str,
+    *candidates: Candidate,
+    max_pages: int = 100,
+    quota_limit: int = 1000,
+    max_depth: int = 3,
+) -> list[str]:
+    return job_state.admit(
+        job_id=job_id,
+        candidates=list(candidates),
+        max_pages=max_pages,
+        quota_key=QUOTA_KEY,
+        quota_limit=quota_limit,
+        quota_ttl=3600,
+        max_depth=max_depth,
+    )
+
+
+def seen(redis: Any, job_id: str, fingerprint: str) -> str | None:
+    value = redis.hget(key(job_id, "seen"), fingerprint)
+    return None if value is None else str(value)
+
+
+def budget(redis: Any, job_id: str) -> int:
+    return int(redis.get(key(job_id, "budget")) or 0)
+
+
+def quota(redis: Any) -> int:
+    return int(redis.get(QUOTA_KEY) or 0)
+
+
+def test_a_new_link_is_admitted_charged_once_and_opened_with_its_parent(
+    job_id: str, redis_clean: Any
+) -> None:
+    assert admit(job_id, link("a", 2)) == [job_state.ADMITTED]
+    assert seen(redis_clean, job_id, "a") == "2"
+    assert job_state.open_items(job_id) == {
+        "page:a": {"by": "parent", "d": 2, "p": PARENT_URL, "u": "http://example.com/a"}
+    }
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
+    assert 3500 < redis_clean.ttl(QUOTA_KEY) <= 3600
+
+
+def test_a_start_url_is_admitted_without_a_parent_marker(job_id: str) -> None:
+    assert admit(job_id, link("start", 0, parent="")) == [job_state.ADMITTED]
+    assert job_state.open_items(job_id)["page:start"] == {
+        "d": 0,
+        "p": "",
+        "u": "http://example.com/start",
+    }
+
+
+def test_a_url_needing_json_escapes_keeps_its_exact_text_in_the_open_payload(
+    job_id: str,
+) -> None:
+    url = 'http://example.com/caf\u00e9?q="x"\\y'
+    candidate = Candidate(
+        "odd", 1, True, url, parent_url="http://example.com/\u00fc", parent_fingerprint="p"
+    )
+    assert admit(job_id, candidate) == [job_state.ADMITTED]
+    payload = job_state.open_items(job_id)["page:odd"]
+    assert (payload["u"], payload["p"]) == (url, "http://example.com/\u00fc")
+
+
+def test_the_same_url_from_another_parent_is_a_duplicate_and_changes_nothing(
+    job_id: str, redis_clean: Any
+) -> None:
+    admit(job_id, link("a", 1))
+    before = job_state.open_items(job_id)
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("a", 2, parent="other")) == [job_state.DUPLICATE]  # longer
+    assert job_state.open_items(job_id) == before
+    assert seen(redis_clean, job_id, "a") == "1"
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
+
+
+def test_a_parent_offering_its_own_open_child_again_republishes_it_uncharged(
+    job_id: str, redis_clean: Any
+) -> None:
+    """A scrape redelivered after a crash gets R for what it admitted, so it publishes it."""
+    admit(job_id, link("a"), link("b"))
+    assert admit(job_id, link("a"), link("b")) == [job_state.REPUBLISH, job_state.REPUBLISH]
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (2, 2)
+    assert set(job_state.open_items(job_id)) == {"page:a", "page:b"}
+
+
+def test_a_parents_child_written_and_closed_is_a_duplicate_on_redelivery(job_id: str) -> None:
+    admit(job_id, link("a"))
+    job_state.close(job_id=job_id, items=["page:a"])
+    assert admit(job_id, link("a")) == [job_state.DUPLICATE]
+    assert job_state.open_items(job_id) == {}
+
+
+def test_a_shorter_path_at_the_depth_limit_only_shortens_the_open_page(
+    job_id: str, redis_clean: Any
+) -> None:
+    admit(job_id, link("a", 3), max_depth=2)
+    codes = admit(job_id, link("a", 2, parent="other"), max_depth=2)
+    assert codes == [job_state.SHORTER]
+    assert seen(redis_clean, job_id, "a") == "2"
+    # The open payload is rewritten: the scraper will fetch the page at its new depth.
+    assert job_state.open_items(job_id) == {
+        "page:a": {"by": "other", "d": 2, "p": OTHER_URL, "u": "http://example.com/a"}
+    }
+    assert budget(redis_clean, job_id) == 1
+
+
+def test_a_shorter_path_to_a_written_page_does_not_reopen_it(job_id: str, redis_clean: Any) -> None:
+    admit(job_id, link("a", 3), max_depth=2)
+    job_state.close(job_id=job_id, items=["page:a"])
+    assert admit(job_id, link("a", 2, parent="other"), max_depth=2) == [job_state.SHORTER]
+    assert seen(redis_clean, job_id, "a") == "2"
+    assert job_state.open_items(job_id) == {}
+
+
+def test_a_shorter_path_within_the_depth_limit_opens_an_expand_item(
+    job_id: str, redis_clean: Any
+) -> None:
+    admit(job_id, link("a", 3))
+    job_state.close(job_id=job_id, items=["page:a"])
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.EXPAND]
+    assert seen(redis_clean, job_id, "a") == "1"
+    assert job_state.open_items(job_id) == {
+        "expand:a:1": {"by": "other", "d": 1, "p": OTHER_URL, "u": "http://example.com/a"}
+    }
+    assert budget(redis_clean, job_id) == 1  # an expand is not another page
+
+
+def test_a_parent_offering_again_the_link_it_expanded_republishes_the_expand(
+    job_id: str, redis_clean: Any
+) -> None:
+    admit(job_id, link("a", 3))
+    job_state.close(job_id=job_id, items=["page:a"])
+    admit(job_id, link("a", 1, parent="other"))
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.REPUBLISH_EXPAND]
+    assert set(job_state.open_items(job_id)) == {"expand:a:1"}
+    # Once the expand has closed, the same offer is a plain duplicate.
+    job_state.close(job_id=job_id, items=["expand:a:1"])
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.DUPLICATE]
+
+
+def test_past_max_pages_a_link_is_refused_and_refused_again_for_the_same_parent_only(
+    job_id: str, redis_clean: Any
+) -> None:
+    assert admit(job_id, link("a"), link("b"), max_pages=1) == [
+        job_state.ADMITTED,
+        job_state.LIMIT,
+    ]
+    assert seen(redis_clean, job_id, "b") == job_state.SEEN_REFUSED + "parent"
+    assert set(job_state.open_items(job_id)) == {"page:a"}
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
+    # The parent's redelivery records the refusal again (its skipped row is upserted once).
+    assert admit(job_id, link("b"), max_pages=1) == [job_state.LIMIT]
+    assert admit(job_id, link("b", parent="other"), max_pages=1) == [job_state.DUPLICATE]
+    # A larger max_pages later does not admit a URL already refused.
+    assert admit(job_id, link("b", parent="other"), max_pages=10) == [job_state.DUPLICATE]
+
+
+def test_past_the_owners_daily_quota_a_link_is_refused_without_charging_the_budget(
+    job_id: str, redis_clean: Any
+) -> None:
+    redis_clean.set(QUOTA_KEY, 5)
+    assert admit(job_id, link("a"), quota_limit=5) == [job_state.QUOTA]
+    assert seen(redis_clean, job_id, "a") == job_state.SEEN_QUOTA + "parent"
+    assert job_state.open_items(job_id) == {}
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (0, 5)
+    assert admit(job_id, link("a"), quota_limit=5) == [job_state.QUOTA]
+    assert admit(job_id, link("a", parent="other"), quota_limit=5) == [job_state.DUPLICATE]
+
+
+def test_the_quota_is_charged_across_jobs_and_refuses_the_first_link_past_it(
+    job_id: str,
+) -> None:
+    other_job = "other-job"
+    job_state.activate(other_job)
+    assert admit(other_job, link("a"), quota_limit=2) == [job_state.ADMITTED]
+    assert admit(job_id, link("b"), link("c"), quota_limit=2) == [
+        job_state.ADMITTED,
+        job_state.QUOTA,
+    ]
+
+
+def test_max_pages_is_checked_before_the_quota(job_id: str, redis_clean: Any) -> None:
+    redis_clean.set(QUOTA_KEY, 5)
+    redis_clean.set(key(job_id, "budget"), 1)
+    assert admit(job_id, link("b"), max_pages=1, quota_limit=5) == [job_state.LIMIT]
+
+
+def test_a_link_to_skip_is_recorded_once_and_again_for_the_same_parent(
+    job_id: str, redis_clean: Any
+) -> None:
+    assert admit(job_id, link("out", fetch=False)) == [job_state.NEW_SKIP]
+    assert seen(redis_clean, job_id, "out") == job_state.SEEN_SKIPPED + "parent"
+    assert job_state.open_items(job_id) == {}
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (0, 0)
+    assert admit(job_id, link("out", fetch=False)) == [job_state.NEW_SKIP]
+    assert admit(job_id, link("out", fetch=False, parent="other")) == [job_state.DUPLICATE]
+    # Nor is a URL recorded as skipped ever fetched through another link.
+    assert admit(job_id, link("out", parent="other")) == [job_state.DUPLICATE]
+
+
+def test_a_link_to_skip_to_an_admitted_page_is_a_duplicate(job_id: str) -> None:
+    admit(job_id, link("a"))
+    assert admit(job_id, link("a", fetch=False, parent="other")) == [job_state.DUPLICATE]
+    assert set(job_state.open_items(job_id)) == {"page:a"}
+
+
+def test_a_buried_job_admits_nothing_and_every_link_reads_as_a_duplicate(
+    job_id: str, redis_clean: Any
+) -> None:
+    job_state.bury(job_id)
+    admission = job_state.admit_counted(
+        job_id=job_id,
+        candidates=[link("a"), link("b", fetch=False)],
+        tallies=[DuplicateTally("parent", "page:parent", 3)],
+        max_pages=100,
+        quota_key=QUOTA_KEY,
+        quota_limit=1000,
+        quota_ttl=3600,
+        max_depth=3,
+    )
+    assert admission.codes == [job_state.DUPLICATE, job_state.DUPLICATE]
+    assert admission.duplicates == {"page:parent": 0}
+    assert redis_clean.hgetall(key(job_id, "seen")) == {}
+    assert job_state.open_items(job_id) == {}
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (0, 0)
+
+
+def test_admission_for_a_job_whose_state_is_gone_raises_state_lost(redis_clean: Any) -> None:
+    with pytest.raises(job_state.JobStateLost):
+        admit("never-launched", link("a"))
+    assert quota(redis_clean) == 0
+
+
+def test_nothing_to_admit_needs_no_state(redis_clean: Any) -> None:
+    assert admit("never-launched") == []
+
+
+def counted(
+    job_id: str, candidates: list[Candidate], tallies: list[DuplicateTally]
+) -> job_state.Admission:
+    return job_state.admit_counted(
+        job_id=job_id,
+        candidates=candidates,
+        tallies=tallies,
+        max_pages=100,
+        quota_key=QUOTA_KEY,
+        quota_limit=1000,
+        quota_ttl=3600,
+        max_depth=3,
+    )
+
+
+def test_a_parents_duplicates_are_its_d_s_e_x_codes_plus_the_repeats_dropped_before(
+    job_id: str,
+) -> None:
+    admit(job_id, link("dup", 1, parent="other"))
+    admit(job_id, link("shorter", 3, parent="other"), max_depth=1)
+    admission = counted(
+        job_id,
+        [link("new"), link("dup"), link("shorter", 1), link("skip", fetch=False)],
+        [DuplicateTally("parent", "page:parent", dropped=2)],
+    )
+    assert admission.codes == [
+        job_state.ADMITTED,
+        job_state.DUPLICATE,
+        job_state.EXPAND,
+        job_state.NEW_SKIP,
+    ]
+    assert admission.duplicates == {"page:parent": 2 + 2}
+
+
+def test_a_parents_duplicate_count_is_pinned_while_its_item_is_open_then_cleared(
+    job_id: str, redis_clean: Any
+) -> None:
+    job_state.open_new(job_id, {"page:parent": {"u": PARENT_URL, "d": 0}})
+    admit(job_id, link("taken", parent="other"))
+    first = counted(
+        job_id, [link("a"), link("taken")], [DuplicateTally("parent", "page:parent", 0)]
+    )
+    assert first.duplicates == {"page:parent": 1}
+    # Redelivered, with more links dropped before the script: the first count stands.
+    again = counted(
+        job_id, [link("a"), link("taken")], [DuplicateTally("parent", "page:parent", 5)]
+    )
+    assert again.codes == [job_state.REPUBLISH, job_state.DUPLICATE]
+    assert again.duplicates == {"page:parent": 1}
+    job_state.close(job_id=job_id, items=["page:parent"])
+    assert redis_clean.hgetall(key(job_id, "dups")) == {}
+
+
+def test_links_offered_and_counted_before_count_no_duplicates(job_id: str) -> None:
+    admit(job_id, link("taken", parent="other"))
+    admission = counted(
+        job_id,
+        [link("taken")],
+        [DuplicateTally("parent", "expand:parent:0", dropped=4, counted=False)],
+    )
+    assert admission.codes == [job_state.DUPLICATE]
+    assert admission.duplicates == {"expand:parent:0": 0}
+
+
+def test_every_code_the_script_returns_is_a_declared_constant(job_id: str) -> None:
+    declared = {
+        job_state.ADMITTED, job_state.SHORTER, job_state.EXPAND, job_state.REPUBLISH_EXPAND,
+        job_state.DUPLICATE, job_state.REPUBLISH, job_state.LIMIT, job_state.QUOTA,
+        job_state.NEW_SKIP,
+    }  # fmt: skip
+    assert len(declared) == 9  # no two constants share a letter
+    # The Lua writes its codes as literals (issue 17): each must be one of the constants.
+    assert set(re.findall(r"code = '(\w+)'", job_state._ADMIT)) == declared

@@ -1,0 +1,222 @@
+"""scrape_batch against a real local site: a redelivery with the same delivery token or
+another one, a stopped job, and one page twice in a batch. Real Redis, PostgreSQL, SQS and
+S3 (LocalStack), DynamoDB (moto); no workers: the service is called directly, and what it
+publishes is taken from the queues and inspected (or handed to write_batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from config.queues import SCRAPER, WRITER
+from isidorus.crawling.urls import url_fingerprint
+from isidorus.scrapings import job_state
+from isidorus.scrapings.models import Page, Scraping
+from isidorus.scrapings.services.lifecycle import scraping_cancel
+from isidorus.scrapings.services.scrape import ScrapeReport, scrape_batch
+from isidorus.scrapings.services.write import write_batch
+from isidorus.scrapings.staging import stage_get
+from tests.core.conftest import NewJob
+from tests.support.batches import take
+from tests.support.site import FixtureSite, Route, html
+
+pytestmark = pytest.mark.django_db
+
+
+def entry(url: str, depth: int = 0, parent: str = "") -> dict[str, Any]:
+    """A scrape message's entry. The one place that knows its shape."""
+    return {"u": url, "d": depth, "p": parent}
+
+
+def entry_url(scrape_entry: dict[str, Any]) -> str:
+    return str(scrape_entry["u"])
+
+
+def item(url: str) -> str:
+    return job_state.page_item(url_fingerprint(url))
+
+
+def links(*paths: str) -> str:
+    return "".join(f'<a href="{path}">{path}</a>' for path in paths)
+
+
+@pytest.fixture(scope="module")
+def served_site() -> Iterator[FixtureSite]:
+    """One server for the module: stopping one waits out its half-second poll."""
+    routes = {
+        "/": Route(body=html("Home", f"<p>lighthouses</p>{links('/a.html', '/b.html')}")),
+        "/a.html": Route(body=html("A", f"<p>keepers</p>{links('/b.html', '/c.html')}")),
+        "/b.html": Route(body=html("B", "<p>lamps</p>")),
+        "/c.html": Route(body=html("C", "<p>rocks</p>")),
+    }
+    with FixtureSite(routes) as fixture_site:
+        yield fixture_site
+
+
+@pytest.fixture
+def site(served_site: FixtureSite) -> FixtureSite:
+    with served_site._lock:
+        served_site.requests.clear()
+    return served_site
+
+
+@pytest.fixture
+def job(new_job: NewJob, site: FixtureSite) -> str:
+    """A launched job of depth 2 on the site: its start URL admitted and open."""
+    job_id = new_job(site.url("/"), depth=2)
+    admit(job_id, site.url("/"), depth=0)
+    return job_id
+
+
+def admit(job_id: str, url: str, *, depth: int, parent: str = "") -> None:
+    candidate = job_state.Candidate(
+        fingerprint=url_fingerprint(url),
+        depth=depth,
+        fetch=True,
+        url=url,
+        parent_url=parent,
+        parent_fingerprint=url_fingerprint(parent) if parent else "",
+    )
+    codes = job_state.admit(
+        job_id=job_id, candidates=[candidate], max_pages=100, quota_key="quota:{core}",
+        quota_limit=1000, quota_ttl=3600, max_depth=2,
+    )  # fmt: skip
+    assert codes == [job_state.ADMITTED]
+
+
+def scrape(job_id: str, entries: list[dict[str, Any]], token: str) -> ScrapeReport:
+    return scrape_batch(job_id=job_id, entries=entries, delivery_token=token)
+
+
+def published(stage: str) -> list[dict[str, Any]]:
+    """The bodies of the messages published to a stage's queue (taken off it)."""
+    return [body for _, body in take(stage)]
+
+
+def scraped_urls(bodies: list[dict[str, Any]]) -> list[str]:
+    return sorted(entry_url(e) for body in bodies for e in body["items"])
+
+
+def test_a_first_delivery_fetches_admits_the_links_and_hands_the_batch_to_the_writer(
+    job: str, site: FixtureSite
+) -> None:
+    report = scrape(job, [entry(site.url("/"))], "delivery-1")
+    assert (report.claimed, report.dropped, report.children) == (1, 0, 2)
+    assert site.requested_paths() == ["/"]
+    children = published(SCRAPER)
+    assert scraped_urls(children) == [site.url("/a.html"), site.url("/b.html")]
+    assert {(e["d"], e["p"]) for body in children for e in body["items"]} == {(1, site.url("/"))}
+    assert set(job_state.open_items(job)) == {
+        item(site.url("/")), item(site.url("/a.html")), item(site.url("/b.html")),
+    }  # fmt: skip
+    (writer,) = published(WRITER)
+    assert (writer["batch"], writer["items"]) == (report.batch_id, [item(site.url("/"))])
+    pages = stage_get(writer["key"])["pages"]
+    assert [(p["url"], p["outcome"], p["title"]) for p in pages] == [
+        (site.url("/"), "fetched", "Home")
+    ]
+    assert sorted(link[0] for link in pages[0]["links"]) == [
+        site.url("/a.html"), site.url("/b.html"),
+    ]  # fmt: skip
+
+
+def test_a_redelivery_with_the_same_token_scrapes_again_and_republishes_its_children(
+    job: str, site: FixtureSite, redis_clean: Any
+) -> None:
+    """The worker died after publishing nothing, or after publishing some of it: the
+    same message comes back with the same id, and its run re-publishes every child."""
+    first = scrape(job, [entry(site.url("/"))], "delivery-1")
+    take(SCRAPER)
+    take(WRITER)
+    again = scrape(job, [entry(site.url("/"))], "delivery-1")
+    assert (again.claimed, again.dropped, again.children) == (1, 0, 2)
+    assert again.batch_id == first.batch_id  # the writer will see one batch
+    assert site.requested_paths() == ["/", "/"]
+    assert scraped_urls(published(SCRAPER)) == [site.url("/a.html"), site.url("/b.html")]
+    assert [body["batch"] for body in published(WRITER)] == [first.batch_id]
+    assert int(redis_clean.get(f"job:{{{job}}}:budget")) == 3  # not charged twice
+    assert job_state.open_count(job) == 3
+
+
+def test_a_duplicate_delivery_with_another_token_is_dropped_unfetched(
+    job: str, site: FixtureSite
+) -> None:
+    scrape(job, [entry(site.url("/"))], "delivery-1")
+    take(SCRAPER)
+    take(WRITER)
+    duplicate = scrape(job, [entry(site.url("/"))], "delivery-2")
+    assert (duplicate.claimed, duplicate.dropped, duplicate.children) == (0, 1, 0)
+    assert duplicate.batch_id == ""
+    assert site.requested_paths() == ["/"]
+    assert published(SCRAPER) == []
+    assert published(WRITER) == []
+
+
+def test_a_delivery_after_its_batch_was_written_is_dropped_whatever_its_token(
+    job: str, site: FixtureSite
+) -> None:
+    scrape(job, [entry(site.url("/"))], "delivery-1")
+    take(SCRAPER)
+    (writer,) = published(WRITER)
+    written = write_batch(
+        job_id=job, batch_id=writer["batch"], key=writer["key"], items=writer["items"]
+    )
+    assert (written.inserted_pages, written.remaining_open) == (1, 2)
+    for token in ("delivery-1", "delivery-2"):
+        late = scrape(job, [entry(site.url("/"))], token)
+        assert (late.claimed, late.dropped) == (0, 1)
+    assert site.requested_paths() == ["/"]
+    assert published(WRITER) == []
+
+
+@pytest.mark.parametrize("how", ["cancelled", "finished"])
+def test_a_stopped_jobs_batch_is_dropped_unfetched(
+    job: str, site: FixtureSite, redis_clean: Any, how: str
+) -> None:
+    admit(job, site.url("/a.html"), depth=1, parent=site.url("/"))
+    if how == "cancelled":
+        scraping_cancel(job=Scraping.objects.get(pk=job))
+    else:
+        job_state.set_flag(job, "stopped")  # as job_finish leaves it
+    entries = [entry(site.url("/")), entry(site.url("/a.html"), 1, site.url("/"))]
+    report = scrape(job, entries, "delivery-1")
+    assert (report.claimed, report.dropped, report.children) == (0, 2, 0)
+    assert site.requested_paths() == []
+    assert list(redis_clean.scan_iter(match=f"job:{{{job}}}:claim:*")) == []
+    assert published(SCRAPER) == []
+    assert published(WRITER) == []
+    assert not Page.objects.filter(scraping_id=job).exists()
+
+
+def test_a_page_twice_in_one_batch_is_fetched_staged_and_closed_once(
+    job: str, site: FixtureSite
+) -> None:
+    admit(job, site.url("/a.html"), depth=1, parent=site.url("/"))
+    twice = entry(site.url("/a.html"), 1, site.url("/"))
+    report = scrape(job, [twice, twice], "delivery-1")
+    assert (report.claimed, report.dropped, report.children) == (1, 0, 2)
+    assert site.requested_paths() == ["/a.html"]
+    (writer,) = published(WRITER)
+    assert writer["items"] == [item(site.url("/a.html"))]
+    pages = stage_get(writer["key"])["pages"]
+    assert [p["url"] for p in pages] == [site.url("/a.html")]
+    assert scraped_urls(published(SCRAPER)) == [site.url("/b.html"), site.url("/c.html")]
+
+
+def test_the_open_payloads_shorter_depth_wins_over_the_messages(
+    job: str, site: FixtureSite
+) -> None:
+    """A page shortened after its message was published is scraped at its new depth,
+    so its links come within the depth limit."""
+    admit(job, site.url("/a.html"), depth=2, parent=site.url("/b.html"))
+    job_state.open_new(
+        job, {item(site.url("/a.html")): entry(site.url("/a.html"), 1, site.url("/"))}
+    )
+    report = scrape(job, [entry(site.url("/a.html"), 2, site.url("/b.html"))], "delivery-1")
+    assert report.children == 2  # at depth 2 its links would be past the limit
+    (writer,) = published(WRITER)
+    assert [p["depth"] for p in stage_get(writer["key"])["pages"]] == [1]
+    children = published(SCRAPER)
+    assert {e["d"] for body in children for e in body["items"]} == {2}

@@ -1,0 +1,225 @@
+"""write_batch on redelivery, on pages that two batches share, and for stopped jobs: rows
+are inserted once, counters added once, and a stopped job's batch changes nothing.
+
+Complements tests/integration/test_write_effects.py (a writer dying between its steps)
+and test_job_audit.py (a staged batch lost before it was written). Real PostgreSQL,
+Redis, S3 (LocalStack) and DynamoDB (moto); no workers: write_batch is called directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from isidorus.integrations.aws import s3_client
+from isidorus.scrapings import job_state
+from isidorus.scrapings.jobs import job_config
+from isidorus.scrapings.models import JobTerm, Link, Page, Scraping, WriteBatch
+from isidorus.scrapings.services.discover import skipped_record
+from isidorus.scrapings.services.lifecycle import scraping_cancel, scraping_delete
+from isidorus.scrapings.services.write import WriteReport, write_batch
+from isidorus.scrapings.staging import stage_put, staging_key
+from tests.core.conftest import NewJob
+from tests.enrichment.helpers import counters, status
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "http://127.0.0.1:9"
+
+
+def url(name: str) -> str:
+    return f"{ORIGIN}/{name}.html"
+
+
+def fingerprint(name: str) -> str:
+    return hashlib.sha1(url(name).encode()).hexdigest()
+
+
+def item(name: str) -> str:
+    return job_state.page_item(fingerprint(name))
+
+
+def page(name: str, *, title: str = "A page") -> dict[str, Any]:
+    """A fetched page as the scraper stages it: one link, one term counted twice."""
+    return {
+        "url": url(name), "fp": fingerprint(name), "final_url": url(name),
+        "status_code": 200, "content_type": "text/html", "title": title, "depth": 1,
+        "parent_url": f"{ORIGIN}/", "bytes": 100, "fetched_at": datetime.now(UTC).isoformat(),
+        "outcome": "fetched", "reason": "", "text": "lighthouse lighthouse",
+        "terms": {"lighthouse": 2}, "links": [[f"{ORIGIN}/", True, False]], "images": [],
+    }  # fmt: skip
+
+
+def open_pages(job_id: str, *names: str) -> None:
+    job_state.open_new(job_id, {item(n): {"u": url(n), "d": 1, "p": f"{ORIGIN}/"} for n in names})
+
+
+def stage(job_id: str, batch_id: str, pages: list[dict[str, Any]], duplicates: int = 0) -> str:
+    key = staging_key(job_id, batch_id)
+    stage_put(job_id, key, {"pages": pages, "duplicates": duplicates})
+    return key
+
+
+def write(job_id: str, batch_id: str, key: str, items: list[str]) -> WriteReport:
+    return write_batch(job_id=job_id, batch_id=batch_id, key=key, items=items)
+
+
+def staged(key: str) -> bool:
+    listed = s3_client().list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=key)
+    return any(obj["Key"] == key for obj in listed.get("Contents", []))
+
+
+def terms(job_id: str) -> dict[str, tuple[int, int]]:
+    rows = JobTerm.objects.filter(scraping_id=job_id).values_list("term", "total", "pages")
+    return {term: (total, pages) for term, total, pages in rows}
+
+
+def test_a_batch_delivered_twice_inserts_its_rows_and_adds_its_counters_once(
+    new_job: NewJob,
+) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b", "c")
+    key = stage(job_id, "b" * 24, [page("a"), page("b")])
+    first = write(job_id, "b" * 24, key, [item("a"), item("b")])
+    assert (first.inserted_pages, first.remaining_open, first.dropped) == (2, 1, False)
+    assert not staged(key)  # deleted once written
+
+    # SQS redelivers the same message: its staged object is gone, the batch is written.
+    again = write(job_id, "b" * 24, key, [item("a"), item("b")])
+    assert (again.inserted_pages, again.remaining_open, again.dropped) == (0, 1, False)
+    assert Page.objects.filter(scraping_id=job_id).count() == 2
+    assert Link.objects.filter(scraping_id=job_id).count() == 2
+    assert WriteBatch.objects.filter(scraping_id=job_id).count() == 1
+    found = counters(job_id)
+    assert (found["pages_fetched"], found["links"]) == (2, 2)
+    assert terms(job_id) == {"lighthouse": (4, 2)}
+    assert set(job_state.open_items(job_id)) == {item("c")}
+
+
+def test_a_scrape_redelivered_after_its_write_stages_the_batch_again_and_adds_nothing(
+    new_job: NewJob,
+) -> None:
+    """The scraper's batch id is derived from its entries: a redelivered scrape stages
+    under the same key, and its writer message finds the batch already written."""
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b")
+    key = stage(job_id, "b" * 24, [page("a")])
+    write(job_id, "b" * 24, key, [item("a")])
+    stage(job_id, "b" * 24, [page("a", title="Fetched again")])
+    again = write(job_id, "b" * 24, key, [item("a")])
+    assert (again.inserted_pages, again.remaining_open) == (0, 1)
+    assert list(Page.objects.filter(scraping_id=job_id).values_list("title", flat=True)) == [
+        "A page"
+    ]
+    assert counters(job_id)["pages_fetched"] == 1
+    assert terms(job_id) == {"lighthouse": (2, 1)}
+    assert not staged(key)
+
+
+def test_a_page_in_two_batches_is_inserted_and_counted_once_and_the_last_close_completes(
+    new_job: NewJob,
+) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b", "c")
+    first = write(job_id, "1" * 24, stage(job_id, "1" * 24, [page("a"), page("b")]), [
+        item("a"), item("b"),
+    ])  # fmt: skip
+    assert first.remaining_open == 1
+    second = write(job_id, "2" * 24, stage(job_id, "2" * 24, [page("b"), page("c")]), [
+        item("b"), item("c"),
+    ])  # fmt: skip
+    assert (second.inserted_pages, second.remaining_open) == (1, 0)
+    assert Page.objects.filter(scraping_id=job_id).count() == 3
+    found = counters(job_id)
+    assert (found["pages_fetched"], found["links"]) == (3, 3)
+    assert terms(job_id) == {"lighthouse": (6, 3)}
+    assert status(job_id) == "COMPLETED"
+    assert Scraping.objects.get(pk=job_id).status == "COMPLETED"
+
+
+def test_a_page_twice_in_one_batch_is_one_row_with_its_last_record(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b")
+    key = stage(job_id, "d" * 24, [page("a", title="First"), page("a", title="Last")])
+    report = write(job_id, "d" * 24, key, [item("a"), item("a")])
+    assert (report.inserted_pages, report.remaining_open) == (1, 1)
+    rows = Page.objects.filter(scraping_id=job_id)
+    assert list(rows.values_list("title", flat=True)) == ["Last"]
+    assert Link.objects.filter(scraping_id=job_id).count() == 1
+    assert counters(job_id)["pages_fetched"] == 1
+    assert terms(job_id) == {"lighthouse": (2, 1)}
+
+
+def test_an_expand_batch_redelivered_counts_its_skips_and_duplicates_once(
+    new_job: NewJob,
+) -> None:
+    """An expand's batch has only skipped rows and its own duplicate count."""
+    job_id = new_job(f"{ORIGIN}/")
+    expand = job_state.expand_item(fingerprint("a"), 1)
+    job_state.open_new(job_id, {expand: {"u": url("a"), "d": 1, "p": ""}})
+    open_pages(job_id, "b")  # the job goes on
+    skipped = skipped_record("http://elsewhere.org/", 2, url("a"), "out_of_scope")
+    for _ in range(2):
+        key = stage(job_id, "expand-1", [skipped], duplicates=4)
+        report = write(job_id, "expand-1", key, [expand])
+        assert (report.dropped, report.remaining_open) == (False, 1)
+    found = counters(job_id)
+    assert (found["pages_skipped"], found["skipped_out_of_scope"]) == (1, 1)
+    assert found["skipped_duplicate"] == 4
+    assert Page.objects.filter(scraping_id=job_id, outcome="skipped").count() == 1
+
+
+def test_a_batch_for_a_cancelled_job_writes_nothing_and_closes_nothing(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a")
+    key = stage(job_id, "c" * 24, [page("a")])
+    scraping_cancel(job=Scraping.objects.get(pk=job_id))
+    report = write(job_id, "c" * 24, key, [item("a")])
+    assert report.dropped
+    assert (report.inserted_pages, report.remaining_open) == (0, -1)
+    assert not Page.objects.filter(scraping_id=job_id).exists()
+    assert not WriteBatch.objects.filter(scraping_id=job_id).exists()
+    assert "pages_fetched" not in counters(job_id)
+    assert job_state.is_open(job_id, item("a"))  # the cancelled job keeps its record
+    assert status(job_id) == "CANCELLED"
+
+
+def test_a_batch_for_a_finished_job_is_dropped(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a")
+    job_state.set_flag(job_id, "stopped")  # as job_finish leaves it
+    report = write(job_id, "f" * 24, stage(job_id, "f" * 24, [page("a")]), [item("a")])
+    assert report.dropped
+    assert not Page.objects.filter(scraping_id=job_id).exists()
+    assert "pages_fetched" not in counters(job_id)
+
+
+def test_a_batch_for_a_deleted_job_is_dropped_and_recreates_nothing(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a")
+    key = stage(job_id, "e" * 24, [page("a")])
+    scraping_delete(job=Scraping.objects.get(pk=job_id))
+    report = write(job_id, "e" * 24, key, [item("a")])
+    assert report.dropped
+    assert not Scraping.objects.filter(pk=job_id).exists()
+    assert not Page.objects.filter(scraping_id=job_id).exists()
+    assert job_state.job_keys(job_id) == []
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at commit
+def test_a_batch_whose_job_row_vanished_mid_write_is_dropped(new_job: NewJob) -> None:
+    """The row is deleted without a tombstone (cached config, no stopped flag): the
+    insert's foreign key fails and the writer drops the batch instead of retrying."""
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a")
+    key = stage(job_id, "9" * 24, [page("a")])
+    assert job_config(job_id) is not None  # cached, as in a worker that saw the job
+    Scraping.objects.filter(pk=job_id).delete()
+    report = write(job_id, "9" * 24, key, [item("a")])
+    assert report.dropped
+    assert not Page.objects.filter(scraping_id=job_id).exists()
+    assert job_state.is_open(job_id, item("a"))
