@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from config.queues import SCRAPER, WRITER
+from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Page, Scraping
@@ -25,13 +26,14 @@ from tests.support.site import FixtureSite, Route, html
 pytestmark = pytest.mark.django_db
 
 
-def entry(url: str, depth: int = 0, parent: str = "") -> dict[str, Any]:
-    """A scrape message's entry. The one place that knows its shape."""
-    return {"u": url, "d": depth, "p": parent}
+def entry(url: str, depth: int = 0, parent: str = "") -> PageEntry:
+    """A scrape message's entry."""
+    return PageEntry(url, depth, parent)
 
 
-def entry_url(scrape_entry: dict[str, Any]) -> str:
-    return str(scrape_entry["u"])
+def entry_url(wire_entry: dict[str, Any]) -> str:
+    """The URL of an entry as a published message carries it."""
+    return PageEntry.from_wire(wire_entry).url
 
 
 def item(url: str) -> str:
@@ -86,7 +88,7 @@ def admit(job_id: str, url: str, *, depth: int, parent: str = "") -> None:
     assert codes == [job_state.ADMITTED]
 
 
-def scrape(job_id: str, entries: list[dict[str, Any]], token: str) -> ScrapeReport:
+def scrape(job_id: str, entries: list[PageEntry], token: str) -> ScrapeReport:
     return scrape_batch(job_id=job_id, entries=entries, delivery_token=token)
 
 
@@ -212,7 +214,7 @@ def test_the_open_payloads_shorter_depth_wins_over_the_messages(
     so its links come within the depth limit."""
     admit(job, site.url("/a.html"), depth=2, parent=site.url("/b.html"))
     job_state.open_new(
-        job, {item(site.url("/a.html")): entry(site.url("/a.html"), 1, site.url("/"))}
+        job, {item(site.url("/a.html")): entry(site.url("/a.html"), 1, site.url("/")).to_wire()}
     )
     report = scrape(job, [entry(site.url("/a.html"), 2, site.url("/b.html"))], "delivery-1")
     assert report.children == 2  # at depth 2 its links would be past the limit

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from isidorus.contracts import PageEntry
 from isidorus.integrations.aws import s3_client
 from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config
@@ -162,7 +163,7 @@ def test_an_expand_batch_redelivered_counts_its_skips_and_duplicates_once(
     expand = job_state.expand_item(fingerprint("a"), 1)
     job_state.open_new(job_id, {expand: {"u": url("a"), "d": 1, "p": ""}})
     open_pages(job_id, "b")  # the job goes on
-    skipped = skipped_record("http://elsewhere.org/", 2, url("a"), "out_of_scope")
+    skipped = skipped_record(PageEntry("http://elsewhere.org/", 2, url("a")), "out_of_scope")
     for _ in range(2):
         key = stage(job_id, "expand-1", [skipped], duplicates=4)
         report = write(job_id, "expand-1", key, [expand])
