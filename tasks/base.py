@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from config.queues import queue_name
 from isidorus.contracts import MAX_DELAY_SECONDS, Contract, PlainTask
-from isidorus.scrapings.job_state import JobStateLost
+from isidorus.job_state import JobStateLost
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""DRF throttles over the per-owner Redis windows (isidorus.accounts.limits)."""
+"""DRF throttles over the per-owner Redis windows (isidorus.job_state.limits)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from isidorus.accounts.limits import hit_window
+from isidorus.job_state.limits import hit_window
 
 
 class _OwnerWindowThrottle(BaseThrottle):

@@ -10,12 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from redis.commands.core import Script
 
+from isidorus import job_state
 from isidorus.contracts import MAX_DELAY_SECONDS
 from isidorus.integrations import job_table
-from isidorus.integrations.redis_client import get_redis
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.services.finish import job_finish_if_done
 
@@ -91,36 +89,13 @@ def claim_ttl() -> int:
     return int(settings.CELERY_TASK_TIME_LIMIT) + 2
 
 
-_LEASE = """
-local holder = redis.call('GET', KEYS[1])
-if (not holder) or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 1
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_scripts: dict[str, Script] = {}
-
-
-def _script(name: str, source: str) -> Script:
-    if name not in _scripts:
-        _scripts[name] = get_redis().register_script(source)
-    return _scripts[name]
-
-
 def lease_acquire(key: str, token: str) -> bool:
     """Hold `key` for this delivery (re-entrant for the same token; expires like a claim)."""
-    script = _script("lease", _LEASE)
-    return bool(script(keys=[key], args=[token, claim_ttl()]))
+    return job_state.hold_key(key, token, claim_ttl())
 
 
 def lease_release(key: str, token: str) -> None:
-    script = _script("release", _RELEASE)
-    script(keys=[key], args=[token])
+    job_state.release_key(key, token)
 
 
 def add_item_counters(job_id: str, unit_id: str, counters: Mapping[str, int]) -> None:

@@ -26,8 +26,8 @@ from isidorus.enrichment.imaging import (
 )
 from isidorus.integrations.aws import s3_client
 from isidorus.integrations.http_fetch import FetchLimits, fetch
+from isidorus.job_state.politeness import HostBusy, host_slot
 from isidorus.scrapings.jobs import JobConfig
-from isidorus.scrapings.politeness import HostBusy, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
 
 logger = logging.getLogger(__name__)

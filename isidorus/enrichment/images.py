@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError
 
+from isidorus import job_state
 from isidorus.enrichment import prompts
-from isidorus.enrichment.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.enrichment.common import (
     MIN_CALL_SECONDS,
     Deferred,
@@ -66,7 +66,7 @@ from isidorus.enrichment.providers import (
     provider_timeout,
     vision_model,
 )
-from isidorus.scrapings import job_state
+from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import Image, ImageDescription
 

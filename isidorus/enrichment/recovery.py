@@ -11,30 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from isidorus import job_state
 from isidorus.enrichment import images as image_service
 from isidorus.enrichment import summaries as summary_service
 from isidorus.enrichment.common import EnrichmentReport, close_finished
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_is_stopped
 from isidorus.scrapings.models import Image, Page, Scraping
 from isidorus.scrapings.services.enrichment_dispatch import publish_enrichment_messages
 
 POISON = "poison"
-_PREFIXES = {"summary": "summary:", "image": "image:"}
+KINDS = {"summary": job_state.SUMMARY, "image": job_state.IMAGE}
 
 
-def _ids(items: dict[str, dict[str, Any]] | list[str], prefix: str) -> list[int]:
-    return sorted(
-        int(item.removeprefix(prefix))
-        for item in items
-        if item.startswith(prefix) and item.removeprefix(prefix).isdigit()
-    )
+def _ids(items: dict[str, dict[str, Any]] | list[str], kind: job_state.ItemKind) -> list[int]:
+    return sorted(row_id for item in items if (row_id := kind.row_id(item)) is not None)
 
 
 def enrichment_republish(job_id: str, items: dict[str, dict[str, Any]] | list[str]) -> int:
     """Publish again the open enrichment items among `items`; returns how many."""
-    summaries = _ids(items, _PREFIXES["summary"])
-    images = _ids(items, _PREFIXES["image"])
+    summaries = _ids(items, job_state.SUMMARY)
+    images = _ids(items, job_state.IMAGE)
     job_state.release_claims(
         job_id=job_id,
         items=[job_state.summary_item(i) for i in summaries]
@@ -47,7 +43,7 @@ def enrichment_republish(job_id: str, items: dict[str, dict[str, Any]] | list[st
 def enrichment_record_poisoned(*, job_id: str, kind: str, ids: list[int]) -> EnrichmentReport:
     """Record the rows of a dead-lettered message as failed (`poison`) and close their items."""
     report = EnrichmentReport()
-    if kind not in _PREFIXES or not Scraping.objects.filter(pk=job_id).exists():
+    if kind not in KINDS or not Scraping.objects.filter(pk=job_id).exists():
         return report
     if job_is_stopped(job_id):
         return report

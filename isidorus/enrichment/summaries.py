@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.enrichment import extractive, prompts
-from isidorus.enrichment.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.enrichment.common import (
     MIN_CALL_SECONDS,
     Deferred,
@@ -42,7 +42,7 @@ from isidorus.enrichment.providers import (
     provider_timeout,
     summary_model,
 )
-from isidorus.scrapings import job_state
+from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.models import Page
 
 logger = logging.getLogger(__name__)

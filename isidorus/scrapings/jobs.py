@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from isidorus import job_state
 from isidorus.crawling.scope import Scope, UrlFilter, as_scope
 from isidorus.integrations import job_table
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
 
 
@@ -65,11 +65,11 @@ def forget_config(job_id: str) -> None:
 
 def job_is_stopped(job_id: str) -> bool:
     """True once the job is cancelled, deleted or finished: late work for it is dropped."""
-    return job_state.get_flag(job_id, "stopped")
+    return job_state.get_flag(job_id, job_state.Flag.STOPPED)
 
 
 def job_mark_running(job_id: str) -> None:
-    if not job_state.set_flag(job_id, "running"):
+    if not job_state.set_flag(job_id, job_state.Flag.RUNNING):
         return
     if job_table.job_item_mark_running(job_id):
         Scraping.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
@@ -91,6 +91,6 @@ def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
             Scraping.objects.filter(pk=job_id).update(
                 status=item["status"], status_reason=item.get("status_reason", "")
             )
-    job_state.set_flag(job_id, "stopped")
+    job_state.set_flag(job_id, job_state.Flag.STOPPED)
     job_state.deactivate(job_id)
     return moved

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.crawling.robots import RobotsRules, rules_for_status
 from isidorus.integrations.http_fetch import FetchLimits, fetch
-from isidorus.scrapings import job_state
 
 ROBOTS_TYPES = frozenset({"text/plain", "text/html", "application/octet-stream", ""})
 ROBOTS_MAX_BYTES = 512 * 1024

@@ -16,8 +16,8 @@ import zstandard
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 
 # Staged objects are zstd-compressed JSON. Keys ending in .json.gz (written before zstd)
 # are still read, so batches in flight across an upgrade are not lost.

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from isidorus.accounts.limits import daily_quota_key
 from isidorus.accounts.services import api_key_create
+from isidorus.job_state.limits import daily_quota_key
 from isidorus.scrapings.models import JobStatus, Scraping
 
 pytestmark = pytest.mark.django_db

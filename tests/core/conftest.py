@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
+from isidorus import job_state
 from isidorus.integrations import job_table
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Scraping
 from tests.support.batches import take
 

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from isidorus.scrapings import job_state
-from isidorus.scrapings.job_state import Candidate, DuplicateTally
+from isidorus import job_state
+from isidorus.job_state import Candidate, DuplicateTally
+from isidorus.job_state.codes import lua_prelude
+from isidorus.job_state.items import LUA_ITEM_PREFIXES
+from isidorus.job_state.scripts import LUA_DIR, source
 
 QUOTA_KEY = "quota:{core-tests}"
 PARENT_URL = "http://example.com/parent"
@@ -68,7 +71,7 @@ def quota(redis: Any) -> int:
 def test_a_new_link_is_admitted_charged_once_and_opened_with_its_parent(
     job_id: str, redis_clean: Any
 ) -> None:
-    assert admit(job_id, link("a", 2)) == [job_state.ADMITTED]
+    assert admit(job_id, link("a", 2)) == [job_state.Code.ADMITTED]
     assert seen(redis_clean, job_id, "a") == "2"
     assert job_state.open_items(job_id) == {
         "page:a": {"by": "parent", "d": 2, "p": PARENT_URL, "u": "http://example.com/a"}
@@ -78,7 +81,7 @@ def test_a_new_link_is_admitted_charged_once_and_opened_with_its_parent(
 
 
 def test_a_start_url_is_admitted_without_a_parent_marker(job_id: str) -> None:
-    assert admit(job_id, link("start", 0, parent="")) == [job_state.ADMITTED]
+    assert admit(job_id, link("start", 0, parent="")) == [job_state.Code.ADMITTED]
     assert job_state.open_items(job_id)["page:start"] == {
         "d": 0,
         "p": "",
@@ -93,7 +96,7 @@ def test_a_url_needing_json_escapes_keeps_its_exact_text_in_the_open_payload(
     candidate = Candidate(
         "odd", 1, True, url, parent_url="http://example.com/\u00fc", parent_fingerprint="p"
     )
-    assert admit(job_id, candidate) == [job_state.ADMITTED]
+    assert admit(job_id, candidate) == [job_state.Code.ADMITTED]
     payload = job_state.open_items(job_id)["page:odd"]
     assert (payload["u"], payload["p"]) == (url, "http://example.com/\u00fc")
 
@@ -103,8 +106,8 @@ def test_the_same_url_from_another_parent_is_a_duplicate_and_changes_nothing(
 ) -> None:
     admit(job_id, link("a", 1))
     before = job_state.open_items(job_id)
-    assert admit(job_id, link("a", 1, parent="other")) == [job_state.DUPLICATE]
-    assert admit(job_id, link("a", 2, parent="other")) == [job_state.DUPLICATE]  # longer
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.Code.DUPLICATE]
+    assert admit(job_id, link("a", 2, parent="other")) == [job_state.Code.DUPLICATE]  # longer
     assert job_state.open_items(job_id) == before
     assert seen(redis_clean, job_id, "a") == "1"
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
@@ -115,7 +118,10 @@ def test_a_parent_offering_its_own_open_child_again_republishes_it_uncharged(
 ) -> None:
     """A scrape redelivered after a crash gets R for what it admitted, so it publishes it."""
     admit(job_id, link("a"), link("b"))
-    assert admit(job_id, link("a"), link("b")) == [job_state.REPUBLISH, job_state.REPUBLISH]
+    assert admit(job_id, link("a"), link("b")) == [
+        job_state.Code.REPUBLISH,
+        job_state.Code.REPUBLISH,
+    ]
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (2, 2)
     assert set(job_state.open_items(job_id)) == {"page:a", "page:b"}
 
@@ -123,7 +129,7 @@ def test_a_parent_offering_its_own_open_child_again_republishes_it_uncharged(
 def test_a_parents_child_written_and_closed_is_a_duplicate_on_redelivery(job_id: str) -> None:
     admit(job_id, link("a"))
     job_state.close(job_id=job_id, items=["page:a"])
-    assert admit(job_id, link("a")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("a")) == [job_state.Code.DUPLICATE]
     assert job_state.open_items(job_id) == {}
 
 
@@ -132,7 +138,7 @@ def test_a_shorter_path_at_the_depth_limit_only_shortens_the_open_page(
 ) -> None:
     admit(job_id, link("a", 3), max_depth=2)
     codes = admit(job_id, link("a", 2, parent="other"), max_depth=2)
-    assert codes == [job_state.SHORTER]
+    assert codes == [job_state.Code.SHORTER]
     assert seen(redis_clean, job_id, "a") == "2"
     # The open payload is rewritten: the scraper will fetch the page at its new depth.
     assert job_state.open_items(job_id) == {
@@ -144,7 +150,7 @@ def test_a_shorter_path_at_the_depth_limit_only_shortens_the_open_page(
 def test_a_shorter_path_to_a_written_page_does_not_reopen_it(job_id: str, redis_clean: Any) -> None:
     admit(job_id, link("a", 3), max_depth=2)
     job_state.close(job_id=job_id, items=["page:a"])
-    assert admit(job_id, link("a", 2, parent="other"), max_depth=2) == [job_state.SHORTER]
+    assert admit(job_id, link("a", 2, parent="other"), max_depth=2) == [job_state.Code.SHORTER]
     assert seen(redis_clean, job_id, "a") == "2"
     assert job_state.open_items(job_id) == {}
 
@@ -154,7 +160,7 @@ def test_a_shorter_path_within_the_depth_limit_opens_an_expand_item(
 ) -> None:
     admit(job_id, link("a", 3))
     job_state.close(job_id=job_id, items=["page:a"])
-    assert admit(job_id, link("a", 1, parent="other")) == [job_state.EXPAND]
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.Code.EXPAND]
     assert seen(redis_clean, job_id, "a") == "1"
     assert job_state.open_items(job_id) == {
         "expand:a:1": {"by": "other", "d": 1, "p": OTHER_URL, "u": "http://example.com/a"}
@@ -168,40 +174,40 @@ def test_a_parent_offering_again_the_link_it_expanded_republishes_the_expand(
     admit(job_id, link("a", 3))
     job_state.close(job_id=job_id, items=["page:a"])
     admit(job_id, link("a", 1, parent="other"))
-    assert admit(job_id, link("a", 1, parent="other")) == [job_state.REPUBLISH_EXPAND]
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.Code.REPUBLISH_EXPAND]
     assert set(job_state.open_items(job_id)) == {"expand:a:1"}
     # Once the expand has closed, the same offer is a plain duplicate.
     job_state.close(job_id=job_id, items=["expand:a:1"])
-    assert admit(job_id, link("a", 1, parent="other")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("a", 1, parent="other")) == [job_state.Code.DUPLICATE]
 
 
 def test_past_max_pages_a_link_is_refused_and_refused_again_for_the_same_parent_only(
     job_id: str, redis_clean: Any
 ) -> None:
     assert admit(job_id, link("a"), link("b"), max_pages=1) == [
-        job_state.ADMITTED,
-        job_state.LIMIT,
+        job_state.Code.ADMITTED,
+        job_state.Code.LIMIT,
     ]
-    assert seen(redis_clean, job_id, "b") == job_state.SEEN_REFUSED + "parent"
+    assert seen(redis_clean, job_id, "b") == job_state.Seen.REFUSED + "parent"
     assert set(job_state.open_items(job_id)) == {"page:a"}
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
     # The parent's redelivery records the refusal again (its skipped row is upserted once).
-    assert admit(job_id, link("b"), max_pages=1) == [job_state.LIMIT]
-    assert admit(job_id, link("b", parent="other"), max_pages=1) == [job_state.DUPLICATE]
+    assert admit(job_id, link("b"), max_pages=1) == [job_state.Code.LIMIT]
+    assert admit(job_id, link("b", parent="other"), max_pages=1) == [job_state.Code.DUPLICATE]
     # A larger max_pages later does not admit a URL already refused.
-    assert admit(job_id, link("b", parent="other"), max_pages=10) == [job_state.DUPLICATE]
+    assert admit(job_id, link("b", parent="other"), max_pages=10) == [job_state.Code.DUPLICATE]
 
 
 def test_past_the_owners_daily_quota_a_link_is_refused_without_charging_the_budget(
     job_id: str, redis_clean: Any
 ) -> None:
     redis_clean.set(QUOTA_KEY, 5)
-    assert admit(job_id, link("a"), quota_limit=5) == [job_state.QUOTA]
-    assert seen(redis_clean, job_id, "a") == job_state.SEEN_QUOTA + "parent"
+    assert admit(job_id, link("a"), quota_limit=5) == [job_state.Code.QUOTA]
+    assert seen(redis_clean, job_id, "a") == job_state.Seen.QUOTA + "parent"
     assert job_state.open_items(job_id) == {}
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (0, 5)
-    assert admit(job_id, link("a"), quota_limit=5) == [job_state.QUOTA]
-    assert admit(job_id, link("a", parent="other"), quota_limit=5) == [job_state.DUPLICATE]
+    assert admit(job_id, link("a"), quota_limit=5) == [job_state.Code.QUOTA]
+    assert admit(job_id, link("a", parent="other"), quota_limit=5) == [job_state.Code.DUPLICATE]
 
 
 def test_the_quota_is_charged_across_jobs_and_refuses_the_first_link_past_it(
@@ -209,35 +215,35 @@ def test_the_quota_is_charged_across_jobs_and_refuses_the_first_link_past_it(
 ) -> None:
     other_job = "other-job"
     job_state.activate(other_job)
-    assert admit(other_job, link("a"), quota_limit=2) == [job_state.ADMITTED]
+    assert admit(other_job, link("a"), quota_limit=2) == [job_state.Code.ADMITTED]
     assert admit(job_id, link("b"), link("c"), quota_limit=2) == [
-        job_state.ADMITTED,
-        job_state.QUOTA,
+        job_state.Code.ADMITTED,
+        job_state.Code.QUOTA,
     ]
 
 
 def test_max_pages_is_checked_before_the_quota(job_id: str, redis_clean: Any) -> None:
     redis_clean.set(QUOTA_KEY, 5)
     redis_clean.set(key(job_id, "budget"), 1)
-    assert admit(job_id, link("b"), max_pages=1, quota_limit=5) == [job_state.LIMIT]
+    assert admit(job_id, link("b"), max_pages=1, quota_limit=5) == [job_state.Code.LIMIT]
 
 
 def test_a_link_to_skip_is_recorded_once_and_again_for_the_same_parent(
     job_id: str, redis_clean: Any
 ) -> None:
-    assert admit(job_id, link("out", fetch=False)) == [job_state.NEW_SKIP]
-    assert seen(redis_clean, job_id, "out") == job_state.SEEN_SKIPPED + "parent"
+    assert admit(job_id, link("out", fetch=False)) == [job_state.Code.NEW_SKIP]
+    assert seen(redis_clean, job_id, "out") == job_state.Seen.SKIPPED + "parent"
     assert job_state.open_items(job_id) == {}
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (0, 0)
-    assert admit(job_id, link("out", fetch=False)) == [job_state.NEW_SKIP]
-    assert admit(job_id, link("out", fetch=False, parent="other")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("out", fetch=False)) == [job_state.Code.NEW_SKIP]
+    assert admit(job_id, link("out", fetch=False, parent="other")) == [job_state.Code.DUPLICATE]
     # Nor is a URL recorded as skipped ever fetched through another link.
-    assert admit(job_id, link("out", parent="other")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("out", parent="other")) == [job_state.Code.DUPLICATE]
 
 
 def test_a_link_to_skip_to_an_admitted_page_is_a_duplicate(job_id: str) -> None:
     admit(job_id, link("a"))
-    assert admit(job_id, link("a", fetch=False, parent="other")) == [job_state.DUPLICATE]
+    assert admit(job_id, link("a", fetch=False, parent="other")) == [job_state.Code.DUPLICATE]
     assert set(job_state.open_items(job_id)) == {"page:a"}
 
 
@@ -255,7 +261,7 @@ def test_a_buried_job_admits_nothing_and_every_link_reads_as_a_duplicate(
         quota_ttl=3600,
         max_depth=3,
     )
-    assert admission.codes == [job_state.DUPLICATE, job_state.DUPLICATE]
+    assert admission.codes == [job_state.Code.DUPLICATE, job_state.Code.DUPLICATE]
     assert admission.duplicates == {"page:parent": 0}
     assert redis_clean.hgetall(key(job_id, "seen")) == {}
     assert job_state.open_items(job_id) == {}
@@ -298,10 +304,10 @@ def test_a_parents_duplicates_are_its_d_s_e_x_codes_plus_the_repeats_dropped_bef
         [DuplicateTally("parent", "page:parent", dropped=2)],
     )
     assert admission.codes == [
-        job_state.ADMITTED,
-        job_state.DUPLICATE,
-        job_state.EXPAND,
-        job_state.NEW_SKIP,
+        job_state.Code.ADMITTED,
+        job_state.Code.DUPLICATE,
+        job_state.Code.EXPAND,
+        job_state.Code.NEW_SKIP,
     ]
     assert admission.duplicates == {"page:parent": 2 + 2}
 
@@ -319,7 +325,7 @@ def test_a_parents_duplicate_count_is_pinned_while_its_item_is_open_then_cleared
     again = counted(
         job_id, [link("a"), link("taken")], [DuplicateTally("parent", "page:parent", 5)]
     )
-    assert again.codes == [job_state.REPUBLISH, job_state.DUPLICATE]
+    assert again.codes == [job_state.Code.REPUBLISH, job_state.Code.DUPLICATE]
     assert again.duplicates == {"page:parent": 1}
     job_state.close(job_id=job_id, items=["page:parent"])
     assert redis_clean.hgetall(key(job_id, "dups")) == {}
@@ -332,16 +338,22 @@ def test_links_offered_and_counted_before_count_no_duplicates(job_id: str) -> No
         [link("taken")],
         [DuplicateTally("parent", "expand:parent:0", dropped=4, counted=False)],
     )
-    assert admission.codes == [job_state.DUPLICATE]
+    assert admission.codes == [job_state.Code.DUPLICATE]
     assert admission.duplicates == {"expand:parent:0": 0}
 
 
-def test_every_code_the_script_returns_is_a_declared_constant(job_id: str) -> None:
-    declared = {
-        job_state.ADMITTED, job_state.SHORTER, job_state.EXPAND, job_state.REPUBLISH_EXPAND,
-        job_state.DUPLICATE, job_state.REPUBLISH, job_state.LIMIT, job_state.QUOTA,
-        job_state.NEW_SKIP,
-    }  # fmt: skip
-    assert len(declared) == 9  # no two constants share a letter
-    # The Lua writes its codes as literals (issue 17): each must be one of the constants.
-    assert set(re.findall(r"code = '(\w+)'", job_state._ADMIT)) == declared
+def test_the_scripts_use_only_the_codes_defined_once_in_python() -> None:
+    """The Lua reads its codes, seen markers, results and item prefixes from the prelude
+    built from codes.py and items.py; no script spells one out as a literal."""
+    prelude = lua_prelude(LUA_ITEM_PREFIXES)
+    for code in job_state.Code:
+        assert f"{code.name}='{code.value}'" in prelude
+    for path in sorted(LUA_DIR.glob("*.lua")):
+        text = path.read_text()
+        assert not re.findall(r"code = '", text), path.name
+        assert not re.findall(r"return \{'", text), path.name
+        assert "'page:'" not in text, path.name
+        assert "'expand:'" not in text, path.name
+    admit = source("admit")
+    used = set(re.findall(r"\bC\.([A-Z_]+)", admit))
+    assert used == {code.name for code in job_state.Code}

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from config.queues import SCRAPER, WRITER
+from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services.lifecycle import scraping_cancel
 from isidorus.scrapings.services.scrape import ScrapeReport, scrape_batch
@@ -85,7 +85,7 @@ def admit(job_id: str, url: str, *, depth: int, parent: str = "") -> None:
         job_id=job_id, candidates=[candidate], max_pages=100, quota_key="quota:{core}",
         quota_limit=1000, quota_ttl=3600, max_depth=2,
     )  # fmt: skip
-    assert codes == [job_state.ADMITTED]
+    assert codes == [job_state.Code.ADMITTED]
 
 
 def scrape(job_id: str, entries: list[PageEntry], token: str) -> ScrapeReport:
@@ -181,7 +181,7 @@ def test_a_stopped_jobs_batch_is_dropped_unfetched(
     if how == "cancelled":
         scraping_cancel(job=Scraping.objects.get(pk=job))
     else:
-        job_state.set_flag(job, "stopped")  # as job_finish leaves it
+        job_state.set_flag(job, job_state.Flag.STOPPED)  # as job_finish leaves it
     entries = [entry(site.url("/")), entry(site.url("/a.html"), 1, site.url("/"))]
     report = scrape(job, entries, "delivery-1")
     assert (report.claimed, report.dropped, report.children) == (0, 2, 0)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from isidorus.scrapings import job_state
+from isidorus import job_state
 
 TTL = 30
 
@@ -184,19 +184,19 @@ def test_open_new_for_a_buried_job_opens_nothing(job_id: str) -> None:
 
 
 def test_a_flag_is_set_once_and_only_its_first_setter_is_told_so(job_id: str) -> None:
-    assert not job_state.get_flag(job_id, "running")
-    assert job_state.set_flag(job_id, "running") is True
-    assert job_state.set_flag(job_id, "running") is False
-    assert job_state.get_flag(job_id, "running")
+    assert not job_state.get_flag(job_id, job_state.Flag.RUNNING)
+    assert job_state.set_flag(job_id, job_state.Flag.RUNNING) is True
+    assert job_state.set_flag(job_id, job_state.Flag.RUNNING) is False
+    assert job_state.get_flag(job_id, job_state.Flag.RUNNING)
 
 
 def test_a_buried_job_takes_no_flag_and_reads_as_stopped(job_id: str) -> None:
-    assert not job_state.get_flag(job_id, "stopped")
+    assert not job_state.get_flag(job_id, job_state.Flag.STOPPED)
     job_state.bury(job_id)
     assert job_state.is_buried(job_id)
-    assert job_state.set_flag(job_id, "running") is False
-    assert not job_state.get_flag(job_id, "running")
-    assert job_state.get_flag(job_id, "stopped")
+    assert job_state.set_flag(job_id, job_state.Flag.RUNNING) is False
+    assert not job_state.get_flag(job_id, job_state.Flag.RUNNING)
+    assert job_state.get_flag(job_id, job_state.Flag.STOPPED)
 
 
 def test_the_tombstone_outlives_the_jobs_state_and_expires_in_a_week(

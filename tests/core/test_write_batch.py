@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import JobTerm, Link, Page, Scraping, WriteBatch
 from isidorus.scrapings.services.discover import skipped_record
@@ -192,7 +192,7 @@ def test_a_batch_for_a_cancelled_job_writes_nothing_and_closes_nothing(new_job: 
 def test_a_batch_for_a_finished_job_is_dropped(new_job: NewJob) -> None:
     job_id = new_job(f"{ORIGIN}/")
     open_pages(job_id, "a")
-    job_state.set_flag(job_id, "stopped")  # as job_finish leaves it
+    job_state.set_flag(job_id, job_state.Flag.STOPPED)  # as job_finish leaves it
     report = write(job_id, "f" * 24, stage(job_id, "f" * 24, [page("a")]), [item("a")])
     assert report.dropped
     assert not Page.objects.filter(scraping_id=job_id).exists()

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db.models import Count
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
+from isidorus import job_state
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, Page, WriteBatch
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.crash_site import CrashSite, crash_site

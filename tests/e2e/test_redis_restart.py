@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from isidorus.integrations.redis_client import get_redis
-from isidorus.scrapings.job_state import STATE_LOST_REASON
+from isidorus.job_state import STATE_LOST_REASON
 from isidorus.scrapings.models import Page
 from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal

@@ -16,8 +16,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from PIL import Image as PillowImage
 
+from isidorus import job_state
 from isidorus.integrations import job_table
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, Page, Scraping
 
 ARTICLE = (

@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings
 from PIL import Image as PillowImage
 
+from isidorus import job_state
 from isidorus.enrichment.common import lease_acquire, lease_release
 from isidorus.enrichment.images import _url_lease, extract_images
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, ImageDescription
 from tests.enrichment.conftest import use_provider
 from tests.enrichment.helpers import (

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from isidorus import job_state
 from isidorus.enrichment.summaries import summarize_pages
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Page
 from tests.enrichment.conftest import use_provider
 from tests.enrichment.helpers import ARTICLE, add_page, counters, new_job, open_items, status
@@ -168,7 +168,7 @@ def test_redelivery_neither_calls_the_llm_again_nor_counts_twice(
 def test_work_for_a_stopped_job_is_dropped(stack: Any, openai_server: FakeLLMServer) -> None:
     use_provider(stack, openai_server, kind="SUMMARY")
     job_id, [page_id] = _job_with_pages()
-    job_state.set_flag(job_id, "stopped")
+    job_state.set_flag(job_id, job_state.Flag.STOPPED)
     assert _run(job_id, [page_id]).dropped == 1
     assert openai_server.recorded() == []
     assert Page.objects.get(pk=page_id).summary == ""

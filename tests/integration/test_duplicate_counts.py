@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from config.queues import SCRAPER, WRITER
+from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import Link, Page, Scraping
 from isidorus.scrapings.services.discover import LinkSource, discover

@@ -10,9 +10,9 @@ import pytest
 from django.conf import settings
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER
+from isidorus import job_state
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, Page, Scraping, WriteBatch
 from isidorus.scrapings.services.finish import job_finish_if_done
 from isidorus.scrapings.services.lifecycle import scraping_cancel
@@ -42,7 +42,7 @@ def test_enrichment_lost_once_is_published_again_and_the_job_is_exact(
     crawl.write(crawl.urls)
     _lose_summary_item(crawl)
     run_enrichment(crawl.job_id)  # the last close runs the audit, which repairs
-    assert job_state.get_flag(crawl.job_id, "audit_repaired")
+    assert job_state.get_flag(crawl.job_id, job_state.Flag.AUDIT_REPAIRED)
     run_enrichment(crawl.job_id)
     assert_exact(crawl)
 

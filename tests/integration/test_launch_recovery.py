@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from isidorus import job_state
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Scraping
 from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 
@@ -38,7 +38,7 @@ def test_the_reaper_launches_a_job_whose_start_never_happened(
 
 def test_a_job_that_cannot_be_launched_ends_failed(aws_resources: Any, redis_clean: Any) -> None:
     job_id = _unlaunched_job()
-    job_state.set_flag(job_id, "launch_retried")  # the one relaunch already went wrong
+    job_state.set_flag(job_id, job_state.Flag.LAUNCH_RETRIED)  # the one relaunch already went wrong
     assert reap_stalled_jobs(stall_seconds=1)[job_id] == "failed"
     job = Scraping.objects.get(pk=job_id)
     assert job.status == "FAILED"

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, queue_name
+from isidorus import job_state
 from isidorus.enrichment.images import extract_images
 from isidorus.enrichment.summaries import summarize_pages
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import sqs_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, Page, Scraping
 from isidorus.scrapings.services.maintenance import _decode_celery_message
 from isidorus.scrapings.services.write import write_batch

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from isidorus import job_state
 from isidorus.integrations import job_table
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import WriteBatch
 from isidorus.scrapings.services.enrichment_dispatch import (
@@ -34,7 +34,6 @@ from isidorus.scrapings.services.unfinished import (
 )
 
 ENRICHMENT_LOST = "enrichment_lost"
-REPAIRED_FLAG = "audit_repaired"
 OUTCOMES = ("fetched", "failed", "skipped")
 
 _AUDIT_SQL = """

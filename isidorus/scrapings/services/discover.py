@@ -12,16 +12,16 @@ from typing import Any
 
 from django.conf import settings
 
-from isidorus.accounts.limits import daily_quota_key, seconds_until_utc_midnight
+from isidorus import job_state
 from isidorus.contracts import EXPAND, SCRAPE, PageEntry, ScrapeBody
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
+from isidorus.job_state.limits import daily_quota_key, seconds_until_utc_midnight
 from isidorus.publishing import publish
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.robots_cache import robots_rules
 
-REFUSAL_REASONS = {job_state.LIMIT: "limit_reached", job_state.QUOTA: "quota_exceeded"}
+REFUSAL_REASONS = {job_state.Code.LIMIT: "limit_reached", job_state.Code.QUOTA: "quota_exceeded"}
 
 
 @dataclass
@@ -139,11 +139,11 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     found.duplicates_of = admission.duplicates
     codes = admission.codes
     for code, (entry, reason) in zip(codes, entries, strict=True):
-        if code in (job_state.ADMITTED, job_state.REPUBLISH):
+        if code in (job_state.Code.ADMITTED, job_state.Code.REPUBLISH):
             found.to_fetch.append(entry)
-        elif code in (job_state.EXPAND, job_state.REPUBLISH_EXPAND):
+        elif code in (job_state.Code.EXPAND, job_state.Code.REPUBLISH_EXPAND):
             found.to_expand.append(entry)
-        elif code == job_state.NEW_SKIP:
+        elif code == job_state.Code.NEW_SKIP:
             found.records.append(skipped_record(entry, reason or ""))
         elif code in REFUSAL_REASONS:
             found.records.append(skipped_record(entry, REFUSAL_REASONS[code]))

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE, ImageBody, SummaryBody
 from isidorus.publishing import publish
-from isidorus.scrapings import job_state
 
 ENRICHMENT_BATCH = 16
 
@@ -33,14 +33,13 @@ def enrichment_for_batch(
 
 
 def publish_enrichment(job_id: str, batch_id: str, enrichment: dict[str, Any]) -> None:
-    flag = f"enriched:{batch_id}"
     summaries = [int(i) for i in enrichment.get("summaries", [])]
     images = [int(i) for i in enrichment.get("images", [])]
-    if not (summaries or images) or job_state.get_flag(job_id, flag):
+    if not (summaries or images) or job_state.get_flag(job_id, job_state.Flag.ENRICHED, batch_id):
         return
     job_state.open_new(job_id, enrichment_items(summaries, images))
     publish_enrichment_messages(job_id, summaries, images)
-    job_state.set_flag(job_id, flag)
+    job_state.set_flag(job_id, job_state.Flag.ENRICHED, batch_id)
 
 
 def enrichment_items(summaries: list[int], images: list[int]) -> dict[str, dict[str, Any]]:

@@ -10,10 +10,10 @@ recorded are committed.
 
 from __future__ import annotations
 
+from isidorus import job_state
 from isidorus.contracts import EXPAND, WRITE, PageEntry, ScrapeBody, WriteBody
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.publishing import publish
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.models import Link, Page
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch

@@ -7,9 +7,9 @@ import hashlib
 import json
 from typing import Any
 
+from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
-from isidorus.scrapings import job_state
 from isidorus.scrapings.services.discover import skipped_record
 from isidorus.scrapings.services.write import WriteReport, write_records
 

@@ -15,11 +15,10 @@ import uuid
 
 from django.db.models import Count
 
-from isidorus.scrapings import job_state
+from isidorus import job_state
 from isidorus.scrapings.jobs import job_config, job_finish, job_is_stopped
 from isidorus.scrapings.models import Image, JobStatus, Page
 from isidorus.scrapings.services.audit import (
-    REPAIRED_FLAG,
     job_audit,
     job_audit_record_losses,
     job_audit_repair,
@@ -95,7 +94,7 @@ def _finish_holding_lease(job_id: str) -> bool:
     if batch_effects_outstanding_apply(job_id) and job_state.open_count(job_id) != 0:
         return False
     findings = job_audit(job)
-    if not findings.clean and job_state.set_flag(job_id, REPAIRED_FLAG):
+    if not findings.clean and job_state.set_flag(job_id, job_state.Flag.AUDIT_REPAIRED):
         if job_audit_repair(job_id, findings):
             return False
         findings = job_audit(job)

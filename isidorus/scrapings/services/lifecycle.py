@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from isidorus import job_state
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import s3_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import forget_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Scraping
 from isidorus.scrapings.services.unfinished import job_record_unfinished

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER, queue_spec
+from isidorus import job_state
 from isidorus.contracts import (
     EXPAND,
     EXTRACT_IMAGE,
@@ -24,7 +25,6 @@ from isidorus.contracts import (
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.models import JobStatus, Scraping
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
@@ -100,9 +100,9 @@ def _recover_launches(stall: float) -> dict[str, str]:
         status=JobStatus.QUEUED, created_at__lt=cutoff
     ).values_list("pk", flat=True)[:100]:
         key = str(job_id)
-        if job_state.get_flag(key, "launched"):
+        if job_state.get_flag(key, job_state.Flag.LAUNCHED):
             continue
-        if job_state.set_flag(key, "launch_retried"):
+        if job_state.set_flag(key, job_state.Flag.LAUNCH_RETRIED):
             try:
                 scraping_launch(job_id=key)
                 actions[key] = "relaunched"

@@ -28,16 +28,16 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from isidorus import job_state
 from isidorus.contracts import SCRAPE, WRITE, PageEntry, ScrapeBody, WriteBody
 from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.integrations.http_fetch import FetchLimits, FetchResult, fetch
+from isidorus.job_state.politeness import HostBusy, StopRequested, host_slot
 from isidorus.publishing import publish
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
-from isidorus.scrapings.politeness import HostBusy, StopRequested, host_slot
 from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch, skip_reason
 from isidorus.scrapings.staging import stage_put, staging_key

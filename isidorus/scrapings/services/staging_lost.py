@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.integrations import job_table
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.services.discover import Discovery, dispatch
 from isidorus.scrapings.services.failed_pages import pages_record_failed
@@ -26,9 +26,9 @@ STAGING_LOST = "staging_lost"
 
 def items_republish(job_id: str, entries: dict[str, dict[str, Any]]) -> None:
     """Publish open `page:` and `expand:` items again (their claims released first)."""
-    pages = [PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("page:")]
+    pages = [PageEntry.from_payload(p) for item, p in entries.items() if job_state.PAGE.holds(item)]
     expands = [
-        PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("expand:")
+        PageEntry.from_payload(p) for item, p in entries.items() if job_state.EXPAND.holds(item)
     ]
     job_state.release_claims(job_id=job_id, items=list(entries))
     dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
@@ -40,7 +40,9 @@ def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[s
         return {}
     open_now = job_state.open_items(job_id)
     entries = {item: open_now[item] for item in items if item in open_now}
-    again = {i: p for i, p in entries.items() if job_state.set_flag(job_id, f"rescraped:{i}")}
+    again = {
+        i: p for i, p in entries.items() if job_state.set_flag(job_id, job_state.Flag.RESCRAPED, i)
+    }
     lost = {i: p for i, p in entries.items() if i not in again}
     logger.error(
         "staged batch %s of job %s is unreadable: %d item(s) scraped again, %d lost",
@@ -58,9 +60,9 @@ def items_record_lost(
     """Close open items whose work is lost, each with a record: `page:` items as failed
     rows with `reason`; `expand:` items (no row of their own) in the `expand_<reason>`
     counter, which the audit names in the job's status reason."""
-    pages = [PageEntry.from_payload(p) for item, p in entries.items() if item.startswith("page:")]
+    pages = [PageEntry.from_payload(p) for item, p in entries.items() if job_state.PAGE.holds(item)]
     pages_record_failed(job_id=job_id, entries=pages, reason=reason)
-    expands = [item for item in entries if item.startswith("expand:")]
+    expands = [item for item in entries if job_state.EXPAND.holds(item)]
     if expands:
         job_table.job_item_add_counters_once(
             job_id, f"lost-{batch_id}"[:40], {f"expand_{reason}": len(expands)}

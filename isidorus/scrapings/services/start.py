@@ -14,12 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from isidorus.accounts.limits import daily_pages_used, daily_quota_key, seconds_until_utc_midnight
+from isidorus import job_state
 from isidorus.contracts import SCRAPE, PageEntry, ScrapeBody
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.integrations import job_table
+from isidorus.job_state.limits import daily_pages_used, daily_quota_key, seconds_until_utc_midnight
 from isidorus.publishing import publish
-from isidorus.scrapings import job_state
 from isidorus.scrapings.jobs import job_finish
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
 
@@ -123,8 +123,8 @@ def scraping_launch(*, job_id: str) -> None:
         quota_ttl=seconds_until_utc_midnight() + 3600,
         max_depth=job.depth,
     )
-    job_state.set_flag(job_id, "launched")
-    if code == job_state.QUOTA:
+    job_state.set_flag(job_id, job_state.Flag.LAUNCHED)
+    if code == job_state.Code.QUOTA:
         job_finish(job_id, status=JobStatus.FAILED, reason="the daily page quota is used up")
     elif job_state.is_open(job_id, job_state.page_item(url_fingerprint(job.url))):
         publish(SCRAPE, ScrapeBody(job_id, (PageEntry(job.url, depth=0),)))

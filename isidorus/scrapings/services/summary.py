@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import Count
 
+from isidorus import job_state
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings import job_state
 from isidorus.scrapings.models import Image, Link, Page, Scraping
 from isidorus.scrapings.selectors import term_totals
 

@@ -23,7 +23,7 @@ import orjson
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from isidorus.scrapings import job_state
+from isidorus import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.models import Scraping, WriteBatch
 from isidorus.scrapings.services.batch_effects import batch_effects_apply

@@ -8,36 +8,24 @@ therefore overshoot by at most the calls already in flight, never by a whole bat
 
 from __future__ import annotations
 
-from redis.commands.core import Script
-
 from isidorus.integrations.redis_client import get_redis
+from isidorus.job_state.keys import job_key
+from isidorus.job_state.scripts import run
 
 EXHAUSTED = "token_budget_exhausted"
 KEY_TTL_SECONDS = 30 * 24 * 3600
 
-_RESERVE = """
-local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
-if spent >= tonumber(ARGV[1]) then return -1 end
-local now = redis.call('INCRBY', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return now
-"""
-_scripts: list[Script] = []
-
 
 def _tokens_key(job_id: str) -> str:
-    # Same hash tag as the rest of the job's state, so deleting the job's keys removes it.
-    return f"job:{{{job_id}}}:tokens"
+    # Among the job's keys, so deleting the job's state removes it.
+    return job_key(job_id, "tokens")
 
 
 def budget_reserve(job_id: str, budget: int | None, estimate: int) -> bool:
     """Reserve `estimate` tokens; False once the job has spent its budget."""
     if budget is None:
         return True
-    if not _scripts:
-        _scripts.append(get_redis().register_script(_RESERVE))
-    script = _scripts[0]
-    result = script(keys=[_tokens_key(job_id)], args=[budget, estimate, KEY_TTL_SECONDS])
+    result = run("budget_reserve", [_tokens_key(job_id)], [budget, estimate, KEY_TTL_SECONDS])
     return int(result) >= 0
 
 

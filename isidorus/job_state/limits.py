@@ -12,12 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from isidorus.integrations.redis_client import get_redis
-
-_WINDOW_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
+from isidorus.job_state.scripts import run
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ def hit_window(*, name: str, owner_id: int, limit: int, window_seconds: int) -> 
     now = time.time()
     window = int(now // window_seconds)
     key = f"limit:{name}:{owner_id}:{window}"
-    count = int(get_redis().eval(_WINDOW_SCRIPT, 1, key, window_seconds + 1))
+    count = int(run("window_count", [key], [window_seconds + 1]))
     retry_after = max(1, int((window + 1) * window_seconds - now) + 1)
     return LimitDecision(allowed=count <= limit, retry_after=retry_after)
 
