@@ -185,6 +185,9 @@ AWS_TIMEOUT_SECONDS = env_float("AWS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 ISIDORUS_NAMESPACE = env_str("ISIDORUS_NAMESPACE", "isidorus")
 JOBS_TABLE = env_str("ISIDORUS_JOBS_TABLE", f"{ISIDORUS_NAMESPACE}-scraping-jobs")
 S3_BUCKET = env_str("ISIDORUS_S3_BUCKET", f"{ISIDORUS_NAMESPACE}-images")
+# Staged batches are read within minutes; one nobody will read (its job stopped, its
+# message dead-lettered) expires after this many days (an S3 lifecycle rule).
+STAGING_EXPIRY_DAYS = env_int("ISIDORUS_STAGING_EXPIRY_DAYS", 7, minimum=1)
 
 # --- SQS / Celery -------------------------------------------------------------------
 # The visibility timeout must exceed the longest task (hard time limit below), or a

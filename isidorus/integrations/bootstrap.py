@@ -99,6 +99,31 @@ def ensure_bucket(bucket: str) -> None:
     bucket_epoch_record(bucket, created_now=not existed)
 
 
+STAGING_EXPIRY_RULE = "isidorus-staging-expiry"
+
+
+def ensure_staging_expiry(bucket: str) -> None:
+    """Expire staged batches (`staging/`) after STAGING_EXPIRY_DAYS, keeping any other
+    lifecycle rules the bucket has (a put replaces the whole configuration)."""
+    s3 = s3_client()
+    try:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchLifecycleConfiguration":
+            raise
+        rules = []
+    ours = {
+        "ID": STAGING_EXPIRY_RULE,
+        "Filter": {"Prefix": "staging/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": settings.STAGING_EXPIRY_DAYS},
+    }
+    others = [rule for rule in rules if rule.get("ID") != STAGING_EXPIRY_RULE]
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [*others, ours]}
+    )
+
+
 def aws_bootstrap() -> BootstrapReport:
     report = BootstrapReport()
     for spec in all_queue_specs():
@@ -108,5 +133,6 @@ def aws_bootstrap() -> BootstrapReport:
     ensure_jobs_table(settings.JOBS_TABLE)
     report.table = settings.JOBS_TABLE
     ensure_bucket(settings.S3_BUCKET)
+    ensure_staging_expiry(settings.S3_BUCKET)
     report.bucket = settings.S3_BUCKET
     return report

@@ -174,7 +174,9 @@ def test_an_expand_batch_redelivered_counts_its_skips_and_duplicates_once(
     assert Page.objects.filter(scraping_id=job_id, outcome="skipped").count() == 1
 
 
-def test_a_batch_for_a_cancelled_job_writes_nothing_and_closes_nothing(new_job: NewJob) -> None:
+def test_a_batch_for_a_cancelled_job_writes_nothing_closes_nothing_and_drops_its_object(
+    new_job: NewJob,
+) -> None:
     job_id = new_job(f"{ORIGIN}/")
     open_pages(job_id, "a")
     key = stage(job_id, "c" * 24, [page("a")])
@@ -187,14 +189,17 @@ def test_a_batch_for_a_cancelled_job_writes_nothing_and_closes_nothing(new_job: 
     assert "pages_fetched" not in counters(job_id)
     assert job_state.is_open(job_id, item("a"))  # the cancelled job keeps its record
     assert status(job_id) == "CANCELLED"
+    assert not staged(key)  # nothing will ever read it
 
 
 def test_a_batch_for_a_finished_job_is_dropped(new_job: NewJob) -> None:
     job_id = new_job(f"{ORIGIN}/")
     open_pages(job_id, "a")
     job_state.set_flag(job_id, job_state.Flag.STOPPED)  # as job_finish leaves it
-    report = write(job_id, "f" * 24, stage(job_id, "f" * 24, [page("a")]), [item("a")])
+    key = stage(job_id, "f" * 24, [page("a")])
+    report = write(job_id, "f" * 24, key, [item("a")])
     assert report.dropped
+    assert not staged(key)
     assert not Page.objects.filter(scraping_id=job_id).exists()
     assert "pages_fetched" not in counters(job_id)
 

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from isidorus.integrations.aws import dynamodb_client, s3_client
+from isidorus.integrations.bootstrap import STAGING_EXPIRY_RULE, ensure_staging_expiry
 
 
 def test_dynamodb_conditional_put_refuses_a_second_create(aws_resources: Any) -> None:
@@ -68,3 +69,28 @@ def test_s3_put_then_get_round_trips_bytes_and_type(aws_resources: Any) -> None:
     assert stored["Body"].read() == payload
     assert stored["ContentType"] == "application/octet-stream"
     s3.delete_object(Bucket=settings.S3_BUCKET, Key=key)
+
+
+def test_bootstrap_expires_staged_batches_and_keeps_the_buckets_other_rules(
+    aws_resources: Any, settings: Any
+) -> None:
+    s3 = s3_client()
+    bucket = settings.S3_BUCKET
+    other = {
+        "ID": "operator-logs",
+        "Filter": {"Prefix": "logs/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 30},
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [other]})
+    settings.STAGING_EXPIRY_DAYS = 3
+    ensure_staging_expiry(bucket)
+    ensure_staging_expiry(bucket)  # idempotent
+    rules = {
+        rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    }
+    assert set(rules) == {"operator-logs", STAGING_EXPIRY_RULE}
+    assert rules[STAGING_EXPIRY_RULE]["Filter"] == {"Prefix": "staging/"}
+    assert rules[STAGING_EXPIRY_RULE]["Expiration"]["Days"] == 3
+    assert rules["operator-logs"]["Expiration"]["Days"] == 30
+    s3.delete_bucket_lifecycle(Bucket=bucket)

@@ -291,6 +291,7 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
     """Write a staged batch. Raises StagedBatchUnreadable if it cannot be read and was
     never written (the task retries, then hands it to `staged_batch_lost`)."""
     if job_config(job_id) is None or job_is_stopped(job_id):
+        stage_delete(key)  # late work of a stopped or deleted job: nothing will read it
         return WriteReport(dropped=True)
     try:
         payload: dict[str, Any] | None = stage_get(key)
