@@ -268,7 +268,7 @@ class LinkListApi(OwnerApiView):
                 "internal",
                 OpenApiTypes.STR,
                 enum=["true", "false"],
-                description="Only links inside (true) or outside (false) the crawl's scope.",
+                description="Only links inside (true) or outside (false) the job's scope.",
             ),
             _CURSOR,
             _PAGE_SIZE,

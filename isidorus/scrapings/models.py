@@ -62,6 +62,9 @@ class Scraping(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # People read "job" (the admin); the API resource keeps its name, `scrapings`.
+        verbose_name = "job"
+        verbose_name_plural = "jobs"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="scraping_owner_created"),
@@ -88,7 +91,11 @@ class Outcome(models.TextChoices):
 class Page(models.Model):
     # No index of its own: the unique (scraping, url_hash) and (scraping, ...) indexes cover it.
     scraping = models.ForeignKey(
-        Scraping, on_delete=models.CASCADE, related_name="pages", db_index=False
+        Scraping,
+        on_delete=models.CASCADE,
+        related_name="pages",
+        db_index=False,
+        verbose_name="job",
     )
     url = models.TextField()
     url_hash = models.CharField(max_length=40)

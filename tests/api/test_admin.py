@@ -68,3 +68,20 @@ def test_staff_see_every_owners_jobs_in_the_admin(
     assert "franks" in page
     detail = admin_client_logged_in.get(f"/admin/scrapings/scraping/{job.pk}/change/")
     assert detail.status_code == 200
+
+
+def test_the_admin_calls_a_scraping_a_job(admin_client_logged_in: Client, make_user: Any) -> None:
+    from isidorus.scrapings.models import Page, Scraping
+
+    job = Scraping.objects.create(owner=make_user("gina"), url="http://127.0.0.1:1/")
+    page = Page.objects.create(scraping=job, url="http://127.0.0.1:1/", url_hash="a" * 40)
+    index = admin_client_logged_in.get("/admin/").content.decode()
+    assert ">Jobs<" in index
+    assert "Scraping" not in index
+    jobs = admin_client_logged_in.get("/admin/scrapings/scraping/").content.decode()
+    assert "Select job to view" in jobs
+    pages = admin_client_logged_in.get("/admin/scrapings/page/").content.decode()
+    detail = admin_client_logged_in.get(f"/admin/scrapings/page/{page.pk}/change/").content
+    for html in (pages, detail.decode()):
+        assert "Scraping" not in html
+        assert "Job" in html

@@ -18,7 +18,7 @@ BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
-    help = "Start a crawl through the same service the API uses; --wait shows progress."
+    help = "Start a job that crawls URL, through the service the API uses; --wait shows progress."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("url")
