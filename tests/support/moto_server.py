@@ -2,7 +2,7 @@
 without touching the shared one (other test runs use it at the same time).
 
 It is started exactly as scripts/stack.sh starts the shared one: moto's server through
-scripts/moto_server_serialized.py (one request at a time, see the README), from moto's own
+scripts/moto_server_serialized.py (one request at a time, see docs/development.md), from moto's own
 virtualenv, which `make test` creates in .venvs/moto.
 """
 

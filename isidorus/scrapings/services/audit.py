@@ -9,7 +9,7 @@ job's status reason names the loss.
 
 Cost: one SQL statement (a grouped count and two filtered id lists, all on the job's
 indexes) and one DynamoDB read of the job item and its counter shards, once per job at
-its end. bench/audit_cost.py measures it (see the README).
+its end. bench/audit_bench.py measures it (`make bench-audit`; docs/benchmarks.md).
 """
 
 from __future__ import annotations
