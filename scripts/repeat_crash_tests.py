@@ -38,8 +38,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from isidorus.core.local_aws import local_aws_environment  # noqa: E402
 
 CRASH_TESTS = (
-    "tests/e2e/test_completion.py::test_a_scraper_killed_mid_crawl_loses_and_duplicates_nothing",
-    "tests/e2e/test_completion.py::test_a_writer_killed_mid_crawl_loses_and_duplicates_nothing",
+    "tests/e2e/test_completion.py::test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing",
     "tests/e2e/test_enrichment_crash.py",
     "tests/e2e/test_database_drop.py",
     "tests/e2e/test_redis_restart.py",

@@ -110,7 +110,7 @@ def image_store(data: bytes) -> StoredImage | ImageFailure:
     except (BotoCoreError, ClientError):
         logger.exception("storing image %s in S3 failed", key)
         return ImageFailure("failed", "storage", retryable=True)
-    return StoredImage(facts, sha256, key, len(data), data, uploaded)
+    return StoredImage(facts, sha256, key, len(data), data, uploaded=uploaded)
 
 
 def image_load(s3_key: str) -> StoredImage | ImageFailure:
@@ -124,4 +124,5 @@ def image_load(s3_key: str) -> StoredImage | ImageFailure:
         facts = inspect_image(data, max_pixels=settings.IMAGE_MAX_PIXELS)
     except ImageRejected as rejected:
         return ImageFailure("failed", rejected.reason)
-    return StoredImage(facts, hashlib.sha256(data).hexdigest(), s3_key, len(data), data, False)
+    sha256 = hashlib.sha256(data).hexdigest()
+    return StoredImage(facts, sha256, s3_key, len(data), data, uploaded=False)

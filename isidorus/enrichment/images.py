@@ -219,7 +219,7 @@ class _ImageRun:
                     stored[row.pk].facts, url=row.url, alt=row.alt, title=row.title,
                     caption=row.caption,
                 )  # fmt: skip
-                self._write_description(row, text, OFFLINE_MODEL, False, 0, 0)
+                self._write_description(row, text, OFFLINE_MODEL, by_llm=False)
             return
         calls = self._plan_calls(model, rows, stored)
         results = _in_pool(lambda call: self._call(model, call), calls)
@@ -250,7 +250,7 @@ class _ImageRun:
         for sha256, group in by_sha.items():
             if sha256 in cached:
                 for row in group:
-                    self._write_description(row, cached[sha256].description, name, True, 0, 0)
+                    self._write_description(row, cached[sha256].description, name, by_llm=True)
             elif lease_acquire(_description_lease(sha256, model), self.token):
                 key = _description_lease(sha256, model)
                 calls.append(_Call(group, stored[group[0].pk], prompts.IMAGE_PROMPT, key))
@@ -319,8 +319,12 @@ class _ImageRun:
             text = self._cache(model, call.stored.sha256, result)
         for index, row in enumerate(call.rows):
             # The tokens were spent once: they go on the first row, so job totals are true.
-            tokens = (result.input_tokens, result.output_tokens) if index == 0 else (0, 0)
-            self._write_description(row, text, name, True, *tokens)
+            tokens_in, tokens_out = (
+                (result.input_tokens, result.output_tokens) if index == 0 else (0, 0)
+            )
+            self._write_description(
+                row, text, name, by_llm=True, tokens_in=tokens_in, tokens_out=tokens_out
+            )
 
     def _cache(self, model: LanguageModel, sha256: str, result: Completion) -> str:
         try:
@@ -341,7 +345,14 @@ class _ImageRun:
         return entry.description
 
     def _write_description(
-        self, row: Image, text: str, model_name: str, by_llm: bool, tokens_in: int, tokens_out: int
+        self,
+        row: Image,
+        text: str,
+        model_name: str,
+        *,
+        by_llm: bool,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
     ) -> None:
         Image.objects.filter(pk=row.pk, outcome=STORED, description="", reason="").update(
             description=text.replace("\x00", ""),

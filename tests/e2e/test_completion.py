@@ -121,47 +121,36 @@ def test_the_reaper_fails_a_job_whose_workers_are_gone(
     assert site.url("/") in item["status_reason"]
 
 
-def test_a_scraper_killed_mid_crawl_loses_and_duplicates_nothing(
-    start_worker: Any, redis_clean: Any
+# The stage whose worker is killed, the other stage, and each stage's concurrency.
+CONCURRENCY = {"scraper": 2, "writer": 1}
+KILLED_STAGES = [
+    pytest.param("scraper", "writer", 0.15, id="scraper"),
+    pytest.param("writer", "scraper", 0.1, id="writer"),
+]
+
+
+@pytest.mark.parametrize(("killed", "other", "page_delay"), KILLED_STAGES)
+def test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing(
+    killed: str, other: str, page_delay: float, start_worker: Any, redis_clean: Any
 ) -> None:
-    routes = generated_routes(60, links_per_page=4, delay=0.15)
+    routes = generated_routes(60, links_per_page=4, delay=page_delay)
     expected = reachable_within(routes, 6)
     with FixtureSite(routes) as site:
-        start_worker(stages=["writer"], name="writer", concurrency=1)
-        doomed = start_worker(stages=["scraper"], name="doomed", concurrency=2)
+        start_worker(stages=[other], name=other, concurrency=CONCURRENCY[other])
+        doomed = start_worker(
+            stages=[killed], name=f"doomed-{killed}", concurrency=CONCURRENCY[killed]
+        )
         job_id = start_crawl(site.url("/"), depth=6)
         wait_for(
             lambda: Page.objects.filter(scraping_id=job_id).count() >= 5,
             timeout=60, message="some pages written before the kill",
         )  # fmt: skip
         doomed.kill()
-        start_worker(stages=["scraper"], name="survivor", concurrency=2)
+        start_worker(stages=[killed], name=f"survivor-{killed}", concurrency=CONCURRENCY[killed])
         item = wait_terminal(job_id, timeout=180)
         found = outcomes(job_id, site.origin)
     assert item["status"] == "COMPLETED"
     assert set(found) == expected
     assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert item["pages_fetched"] == len(expected)
-
-
-def test_a_writer_killed_mid_crawl_loses_and_duplicates_nothing(
-    start_worker: Any, redis_clean: Any
-) -> None:
-    routes = generated_routes(60, links_per_page=4, delay=0.1)
-    expected = reachable_within(routes, 6)
-    with FixtureSite(routes) as site:
-        start_worker(stages=["scraper"], name="scraper", concurrency=2)
-        doomed = start_worker(stages=["writer"], name="doomed-writer", concurrency=1)
-        job_id = start_crawl(site.url("/"), depth=6)
-        wait_for(
-            lambda: Page.objects.filter(scraping_id=job_id).count() >= 5,
-            timeout=60, message="some pages written before the kill",
-        )  # fmt: skip
-        doomed.kill()
-        start_worker(stages=["writer"], name="survivor-writer", concurrency=1)
-        item = wait_terminal(job_id, timeout=180)
-        found = outcomes(job_id, site.origin)
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
     assert item["pages_fetched"] == len(expected)
     assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
