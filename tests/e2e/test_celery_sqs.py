@@ -15,6 +15,7 @@ from django.conf import settings
 from config.queues import PAGE_SUMMARIZER, SCRAPER, STAGES, WRITER, queue_name, queue_spec
 from isidorus.integrations.aws import sqs_client
 from tasks.smoke import smoke_fail, smoke_ping, smoke_relay, smoke_sleep
+from tests.support.redelivery import FAST_REDELIVERY_ENV, FAST_VISIBILITY_SECONDS, fast_redelivery
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -103,16 +104,16 @@ def test_a_worker_killed_mid_task_gets_its_message_back(
 
 
 def test_a_poison_task_ends_in_the_dead_letter_queue(start_worker: Any, redis_clean: Any) -> None:
-    start_worker(stages=[WRITER], name="poisoned")
+    start_worker(stages=[WRITER], name="poisoned", env=FAST_REDELIVERY_ENV)
     token = uuid.uuid4().hex
-    smoke_fail.apply_async(args=[token], queue=queue_name(WRITER))
-
-    bodies = wait_for(
-        lambda: _dlq_bodies_containing(token, WRITER),
-        timeout=settings.SQS_VISIBILITY_TIMEOUT * (settings.SQS_MAX_RECEIVES + 2) + 30,
-        interval=1.0,
-        message="the poison message in the DLQ",
-    )
+    with fast_redelivery(WRITER):
+        smoke_fail.apply_async(args=[token], queue=queue_name(WRITER))
+        bodies = wait_for(
+            lambda: _dlq_bodies_containing(token, WRITER),
+            timeout=FAST_VISIBILITY_SECONDS * (settings.SQS_MAX_RECEIVES + 2) + 30,
+            interval=1.0,
+            message="the poison message in the DLQ",
+        )
     assert "isidorus.smoke.fail" in bodies[0]
     assert int(redis_clean.get(f"smoke:{token}:attempts")) == settings.SQS_MAX_RECEIVES
 
@@ -120,15 +121,15 @@ def test_a_poison_task_ends_in_the_dead_letter_queue(start_worker: Any, redis_cl
 def test_an_undecodable_message_ends_in_the_dead_letter_queue(
     start_worker: Any, redis_clean: Any
 ) -> None:
-    start_worker(stages=[SCRAPER], name="decoder")
+    start_worker(stages=[SCRAPER], name="decoder", env=FAST_REDELIVERY_ENV)
     token = uuid.uuid4().hex
     sqs = sqs_client()
     url = sqs.get_queue_url(QueueName=queue_name(SCRAPER))["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=f"not a celery message {token} {{[")
-
-    wait_for(
-        lambda: _dlq_bodies_containing(token, SCRAPER),
-        timeout=settings.SQS_VISIBILITY_TIMEOUT * (settings.SQS_MAX_RECEIVES + 2) + 30,
-        interval=1.0,
-        message="the undecodable message in the DLQ",
-    )
+    with fast_redelivery(SCRAPER):
+        sqs.send_message(QueueUrl=url, MessageBody=f"not a celery message {token} {{[")
+        wait_for(
+            lambda: _dlq_bodies_containing(token, SCRAPER),
+            timeout=FAST_VISIBILITY_SECONDS * (settings.SQS_MAX_RECEIVES + 2) + 30,
+            interval=1.0,
+            message="the undecodable message in the DLQ",
+        )

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from config.queues import SCRAPER
 from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings.models import Page
 from isidorus.scrapings.services.maintenance import drain_dead_letters, reap_stalled_jobs
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.generated_site import generated_routes, reachable_within
+from tests.support.redelivery import FAST_REDELIVERY_ENV, fast_redelivery
 from tests.support.site import FixtureSite
 from tests.support.waiting import wait_for
 
@@ -90,15 +92,16 @@ def test_a_poison_url_is_recorded_as_failed_and_the_job_still_ends(
     with FixtureSite(fixture_routes("http://127.0.0.1:9")) as site:
         start_worker(
             stages=["scraper", "writer"], name="poisoned", concurrency=2,
-            env={"ISIDORUS_FAULT_SCRAPE_URL_REGEX": "/a\\.html$"},
+            env={"ISIDORUS_FAULT_SCRAPE_URL_REGEX": "/a\\.html$", **FAST_REDELIVERY_ENV},
         )  # fmt: skip
-        job_id = start_crawl(site.url("/"), depth=1)
 
         def drained() -> bool:
             drain_dead_letters()
             return Page.objects.filter(scraping_id=job_id, url=site.url("/a.html")).exists()
 
-        wait_for(drained, timeout=180, interval=2.0, message="the poison URL to be drained")
+        with fast_redelivery(SCRAPER):
+            job_id = start_crawl(site.url("/"), depth=1)
+            wait_for(drained, timeout=180, interval=2.0, message="the poison URL to be drained")
         item = wait_terminal(job_id, timeout=60)
         found = outcomes(job_id, site.origin)
     assert found["/a.html"] == ("failed", "poison")

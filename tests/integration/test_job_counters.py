@@ -201,9 +201,9 @@ def _add_each(job_id: str, units: list[str]) -> None:
 
 
 def test_more_unit_ids_than_one_item_can_hold_are_counted(aws_resources: Any) -> None:
-    # Long ids so that a few thousand adds carry more than 400 KB of ids (real ids are 9-31
-    # bytes, so this is the load of ~30,000 real units).
-    units = [f"img-{index:0196d}" for index in range(2400)]
+    # Long ids so that a few hundred adds carry more than 400 KB of ids (real ids are 9-31
+    # bytes, so this is the load of ~30,000 real units); each add rewrites a growing item.
+    units = [f"img-{index:0996d}" for index in range(480)]
     total_bytes = sum(len(unit) for unit in units)
     assert total_bytes > ITEM_LIMIT_BYTES
     job_id = _new_job()
