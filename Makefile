@@ -54,7 +54,9 @@ run: services-up
 		$(if $(filter json,$(FORMAT)),--json,)
 
 ## The whole test suite against the local stack (installs and starts what it needs).
-test: install stack-up
+# The project's virtualenv and the stack's (LocalStack, moto) are built side by side.
+test:
+	@$(MAKE) --no-print-directory -j2 install stack-up
 	$(LOCAL_AWS) $(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 ## Issue 4's benchmark: the full pipeline against Scrapy on a synthetic site (BENCH_ARGS="--pages 500 ...").

@@ -528,8 +528,9 @@ cmd_up() {
   ensure_redis
   constraints="$(localstack_constraints)"
   ensure_venv localstack "$SCRIPTS_DIR/requirements-localstack.txt" "$constraints"
-  ensure_venv moto "$SCRIPTS_DIR/requirements-moto.txt"
+  # LocalStack takes a while to boot: build moto's venv meanwhile.
   launch localstack "$LOCALSTACK_PORT"
+  ensure_venv moto "$SCRIPTS_DIR/requirements-moto.txt"
   launch moto "$MOTO_PORT"
   await moto "$MOTO_PORT"
   await localstack "$LOCALSTACK_PORT"
