@@ -120,7 +120,7 @@ app.config_from_object(build_celery_config())
 def _warm_worker_process(**_: Any) -> None:
     from isidorus.core.warmup import warm_worker_process
 
-    warm_worker_process()
+    warm_worker_process(app)
 
 
 def _recycle_old_connections(**_: Any) -> None:

@@ -45,8 +45,8 @@ ALLOWED_HOSTS = env_list(
 )
 
 INSTALLED_APPS = [
-    # Django's admin, with a login limited per client address (isidorus/core/admin_site.py).
-    "isidorus.core.admin_apps.IsidorusAdminConfig",
+    # Django's admin, with a login limited per client address (isidorus/accounts/admin_site.py).
+    "isidorus.accounts.admin_apps.IsidorusAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

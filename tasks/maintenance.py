@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from isidorus.contracts import DRAIN_DEAD_LETTERS, REAP
-from isidorus.scrapings.services.maintenance import drain_dead_letters, reap_stalled_jobs
+from isidorus.maintenance import drain_dead_letters, reap_stalled_jobs
 from tasks.base import queue_of, task
 
 logger = logging.getLogger(__name__)

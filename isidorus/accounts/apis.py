@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from isidorus.accounts.api_views import OwnerApiView, request_owner
 from isidorus.accounts.models import ApiKey
 from isidorus.accounts.serializers import (
     ApiKeyCreateSerializer,
@@ -15,7 +16,6 @@ from isidorus.accounts.serializers import (
     CreatedApiKeySerializer,
 )
 from isidorus.accounts.services import KeyLimitReached, api_key_create, api_key_revoke
-from isidorus.core.api import OwnerApiView, request_owner
 from isidorus.core.errors import ApiError
 from isidorus.core.serializers import ErrorSerializer
 

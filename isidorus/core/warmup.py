@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import gc
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 logger = logging.getLogger(__name__)
 
 
-def warm_worker_process() -> None:
+def warm_worker_process(app: Celery) -> None:
+    """Open the process's clients (`app` is the worker's Celery app)."""
     from django.db import connection
 
-    from config.celery import app
     from isidorus.integrations.aws import aws_client
     from isidorus.integrations.redis_client import get_redis
 

@@ -1,5 +1,5 @@
 """Repairs for enrichment items, for the reaper and the dead-letter drainer
-(isidorus/scrapings/services/maintenance.py) to call.
+(isidorus/maintenance.py) to call.
 
 - `enrichment_republish`: a stalled job's open `summary:` / `image:` items get a new
   message (their claims released first), like the reaper does for `page:` items.

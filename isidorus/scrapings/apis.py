@@ -12,8 +12,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from isidorus.accounts.api_views import OwnerApiView
 from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
-from isidorus.core.api import OwnerApiView
 from isidorus.core.errors import ApiError
 from isidorus.core.serializers import ErrorSerializer
 from isidorus.scrapings.models import JobStatus, Outcome, Scraping

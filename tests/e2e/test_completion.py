@@ -12,8 +12,8 @@ from django.test import override_settings
 
 from config.queues import SCRAPER
 from isidorus.integrations.job_table import job_item_get
+from isidorus.maintenance import drain_dead_letters, reap_stalled_jobs
 from isidorus.scrapings.models import Page
-from isidorus.scrapings.services.maintenance import drain_dead_letters, reap_stalled_jobs
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.generated_site import generated_routes, reachable_within

@@ -29,8 +29,8 @@ from kombu import pools as kombu_pools
 from config.celery import _broker_url, app
 from config.queues import SCRAPER, WRITER
 from isidorus.integrations.bootstrap import aws_bootstrap
+from isidorus.maintenance import reap_stalled_jobs
 from isidorus.scrapings.models import Page
-from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.localstack_server import OwnLocalStack

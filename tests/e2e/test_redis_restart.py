@@ -12,8 +12,8 @@ from django.test import override_settings
 
 from isidorus.integrations.redis_client import get_redis
 from isidorus.job_state import STATE_LOST_REASON
+from isidorus.maintenance import reap_stalled_jobs
 from isidorus.scrapings.models import Page
-from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.redis_server import OwnRedis

@@ -10,8 +10,8 @@ from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, queue_name
 from isidorus import job_state
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
+from isidorus.maintenance import _decode_celery_message
 from isidorus.scrapings.models import Image, Page
-from isidorus.scrapings.services.maintenance import _decode_celery_message
 from tests.enrichment.helpers import add_image, add_page, counters, new_job, open_items, status
 
 pytestmark = pytest.mark.django_db(transaction=True)

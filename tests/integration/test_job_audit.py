@@ -13,10 +13,10 @@ from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER
 from isidorus import job_state
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import s3_client
+from isidorus.maintenance import reap_stalled_jobs
 from isidorus.scrapings.models import Image, Page, Scraping, WriteBatch
 from isidorus.scrapings.services.finish import job_finish_if_done
 from isidorus.scrapings.services.lifecycle import scraping_cancel
-from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 from isidorus.scrapings.services.staging_lost import staged_batch_lost
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import StagedBatchUnreadable, stage_put, staging_key

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from isidorus import job_state
 from isidorus.integrations.job_table import job_item_get
+from isidorus.maintenance import reap_stalled_jobs
 from isidorus.scrapings.models import Scraping
-from isidorus.scrapings.services.maintenance import reap_stalled_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,8 +18,8 @@ from isidorus.enrichment.images import extract_images
 from isidorus.enrichment.summaries import summarize_pages
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import sqs_client
+from isidorus.maintenance import _decode_celery_message
 from isidorus.scrapings.models import Image, Page, Scraping
-from isidorus.scrapings.services.maintenance import _decode_celery_message
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import stage_put, staging_key
 from tests.enrichment.helpers import ARTICLE, counters, new_job, status

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.celery import app
 from config.queues import STAGES, queue_name
+from isidorus.contracts import SMOKE_PING
 from isidorus.integrations.redis_client import get_redis
-from tasks.smoke import smoke_ping
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         token = uuid.uuid4().hex
         sent_at = time.monotonic()
         for stage in STAGES:
-            smoke_ping.apply_async(args=[token, stage], queue=queue_name(stage))
+            app.send_task(SMOKE_PING.name, args=[token, stage], queue=queue_name(stage))
         redis = get_redis()
         deadline = sent_at + options["timeout"]
         arrivals: list[dict[str, Any]] = []

@@ -1,9 +1,0 @@
-from __future__ import annotations
-
-from django.contrib.admin.apps import AdminConfig
-
-
-class IsidorusAdminConfig(AdminConfig):
-    """Django's admin app with the site of isidorus/core/admin_site.py as `admin.site`."""
-
-    default_site = "isidorus.core.admin_site.IsidorusAdminSite"
