@@ -15,7 +15,7 @@ from isidorus import job_state
 from isidorus.contracts import MAX_DELAY_SECONDS
 from isidorus.integrations import job_table
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
-from isidorus.scrapings.services.finish import job_finish_if_done
+from isidorus.scrapings.services.finish import items_close
 
 # Items not started this close to the deadline are handed to a new message instead.
 MIN_CALL_SECONDS = 1.0
@@ -107,12 +107,8 @@ def close_finished(job_id: str, items: list[str], report: EnrichmentReport) -> N
     """Close items whose rows are committed, then finish the job if nothing is left open."""
     if not items:
         return
-    # Claims go first: an item the writer re-opens (after its own crash) must be claimable
-    # by the new message at once. A duplicate that claims it meanwhile finds the row done.
-    job_state.release_claims(job_id=job_id, items=items)
-    report.remaining_open = job_state.close(job_id=job_id, items=items)
-    if report.remaining_open == 0:
-        job_finish_if_done(job_id)
+    # A duplicate that claims an item between the release and the close finds its row done.
+    report.remaining_open = items_close(job_id, items, release_claims=True)
 
 
 def release_follow_up_claims(job_id: str, items: list[str]) -> None:

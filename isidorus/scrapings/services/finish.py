@@ -104,3 +104,19 @@ def _finish_holding_lease(job_id: str) -> bool:
         status = JobStatus.FAILED if status == JobStatus.FAILED else JobStatus.COMPLETED_WITH_ERRORS
         reason = "; ".join(part for part in (losses, reason) if part)
     return job_finish(job_id, status=status, reason=reason)
+
+
+def items_close(job_id: str, items: list[str], *, release_claims: bool = False) -> int:
+    """Close work items whose records are durable (docs/completion.md, rule 2); whoever
+    closes the last one finishes the job (rule 3). Returns how many items remain open
+    (-1: the job is buried).
+
+    `release_claims` first, for items another message may re-open and must claim at once
+    (enrichment items, which the writer re-opens after its own crash).
+    """
+    if release_claims:
+        job_state.release_claims(job_id=job_id, items=items)
+    remaining = job_state.close(job_id=job_id, items=items)
+    if remaining == 0:
+        job_finish_if_done(job_id)
+    return remaining

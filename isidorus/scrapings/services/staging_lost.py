@@ -18,7 +18,7 @@ from isidorus.integrations import job_table
 from isidorus.scrapings.jobs import job_config, job_is_stopped
 from isidorus.scrapings.services.discover import Discovery, dispatch
 from isidorus.scrapings.services.failed_pages import pages_record_failed
-from isidorus.scrapings.services.finish import job_finish_if_done
+from isidorus.scrapings.services.finish import items_close
 
 logger = logging.getLogger(__name__)
 STAGING_LOST = "staging_lost"
@@ -67,5 +67,4 @@ def items_record_lost(
         job_table.job_item_add_counters_once(
             job_id, f"lost-{batch_id}"[:40], {f"expand_{reason}": len(expands)}
         )
-        if job_state.close(job_id=job_id, items=expands) == 0:
-            job_finish_if_done(job_id)
+        items_close(job_id, expands)

@@ -23,12 +23,11 @@ import orjson
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from isidorus import job_state
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.models import Scraping, WriteBatch
 from isidorus.scrapings.services.batch_effects import batch_effects_apply
 from isidorus.scrapings.services.enrichment_dispatch import enrichment_for_batch
-from isidorus.scrapings.services.finish import job_finish_if_done
+from isidorus.scrapings.services.finish import items_close
 from isidorus.scrapings.staging import StagedBatchUnreadable, stage_delete, stage_get
 
 logger = logging.getLogger(__name__)
@@ -281,9 +280,7 @@ def write_records(
         report.dropped = True  # the job was deleted while this batch was in flight
         return report
     batch_effects_apply(job_id, batch)
-    report.remaining_open = job_state.close(job_id=job_id, items=items)
-    if report.remaining_open == 0:
-        job_finish_if_done(job_id)
+    report.remaining_open = items_close(job_id, items)
     return report
 
 
