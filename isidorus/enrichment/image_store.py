@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from isidorus.enrichment.common import Deferred
 from isidorus.enrichment.imaging import (
     IMAGE_CONTENT_TYPES,
     ImageFacts,
@@ -55,7 +56,7 @@ def s3_key_for(sha256: str, ext: str) -> str:
     return f"images/{sha256}.{ext}"
 
 
-def image_download(job: JobConfig, url: str, deadline: float) -> bytes | ImageFailure:
+def image_download(job: JobConfig, url: str, deadline: float) -> bytes | ImageFailure | Deferred:
     if job.respect_robots and not robots_rules(job.id, url).allows(url):
         return ImageFailure("skipped", "robots_disallowed")
     left = max(0.5, deadline - time.monotonic())
@@ -76,7 +77,10 @@ def image_download(job: JobConfig, url: str, deadline: float) -> bytes | ImageFa
         ):
             result = fetch(url, limits=limits, accept=IMAGE_CONTENT_TYPES)
     except HostBusy:
-        return ImageFailure("failed", "host_busy", retryable=True)
+        # The host's request slots are all taken (by other fetches, or held until their
+        # lease expires by a worker that was killed): not the image's failure, so it runs
+        # again later without spending an attempt.
+        return Deferred("host_busy")
     if result.outcome == "fetched":
         return result.body
     return ImageFailure(result.outcome, result.reason, result.retryable, result.retry_after)

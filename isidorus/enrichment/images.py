@@ -179,7 +179,9 @@ class _ImageRun:
             return Deferred("deadline")
         try:
             downloaded = image_download(self.job, value, self.deadline)
-            return downloaded if isinstance(downloaded, ImageFailure) else image_store(downloaded)
+            if isinstance(downloaded, ImageFailure | Deferred):
+                return downloaded
+            return image_store(downloaded)
         # Hostile bytes may break a decoder in any way; one image must not fail the batch.
         except Exception:
             logger.exception("image %s could not be processed", value)

@@ -22,6 +22,7 @@ from isidorus.scrapings.staging import stage_get
 from tests.core.conftest import NewJob
 from tests.support.batches import take
 from tests.support.site import FixtureSite, Route, html
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +223,37 @@ def test_the_open_payloads_shorter_depth_wins_over_the_messages(
     assert [p["depth"] for p in stage_get(writer["key"])["pages"]] == [1]
     children = published(SCRAPER)
     assert {e["d"] for body in children for e in body["items"]} == {2}
+
+
+def _hold_every_slot(redis: Any, netloc: str, limit: int) -> str:
+    """The host's request slots all taken, as a killed worker leaves them until they expire."""
+    slots = f"host:{{{netloc}}}:slots"
+    redis.zadd(slots, {f"dead-worker-{n}": 4_000_000_000 for n in range(limit)})
+    return slots
+
+
+def test_a_page_whose_host_stays_busy_is_fetched_again_without_spending_an_attempt(
+    job: str, site: FixtureSite, redis_clean: Any, settings: Any
+) -> None:
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 1  # the fetches' deadline: 0.7 s from now
+    settings.CRAWL_MAX_FETCH_ATTEMPTS = 1  # a retry that spent an attempt would fail the page
+    slots = _hold_every_slot(
+        redis_clean, site.origin.split("//")[1], settings.CRAWL_HOST_CONCURRENCY
+    )
+    busy = scrape(job, [entry(site.url("/"))], "delivery-1")
+    assert (busy.claimed, busy.retried, busy.children) == (1, 1, 0)
+    assert site.requested_paths() == []
+    assert published(WRITER) == []  # no record: the page did not fail
+    # Published with an SQS delay (CRAWL_RETRY_BASE_SECONDS): it shows up a moment later.
+    bodies = wait_for(lambda: published(SCRAPER), timeout=10, message="the page published again")
+    ((again,),) = [body["items"] for body in bodies]
+    assert again == {"u": site.url("/"), "d": 0, "p": ""}  # the same attempt (none spent)
+    assert job_state.is_open(job, item(site.url("/")))
+
+    redis_clean.delete(slots)  # the dead worker's leases expired
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 8
+    fetched = scrape(job, [PageEntry.from_wire(again)], "delivery-2")
+    assert (fetched.claimed, fetched.retried) == (1, 0)
+    assert site.requested_paths() == ["/"]
+    (writer,) = published(WRITER)
+    assert [p["outcome"] for p in stage_get(writer["key"])["pages"]] == ["fetched"]

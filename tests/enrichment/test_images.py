@@ -308,3 +308,24 @@ def test_a_url_another_worker_is_downloading_is_deferred_not_fetched_twice(
     lease_release(lease, "another-delivery")
     _run(job_id, [image_id])
     assert Image.objects.get(pk=image_id).outcome == "stored"
+
+
+def test_an_image_whose_host_stays_busy_is_deferred_without_spending_an_attempt(
+    stack: Any, site: FixtureSite, redis_clean: Any, settings: Any
+) -> None:
+    """A killed worker's request slots stay taken until their lease expires: the image
+    waits for them, it does not fail as host_busy (found by the crash loop)."""
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 2  # the task's deadline: 1.4 s from now
+    settings.ENRICHMENT_MAX_ATTEMPTS = 1  # a retry that spent an attempt would fail it
+    job_id, [image_id] = _job_with_images(site, "/img/sea.jpg")
+    slots = f"host:{{{site.origin.split('//')[1]}}}:slots"
+    limit = settings.CRAWL_HOST_CONCURRENCY
+    redis_clean.zadd(slots, {f"dead-worker-{n}": 4_000_000_000 for n in range(limit)})
+    report = _run(job_id, [image_id])
+    assert [(f.ids, f.attempt) for f in report.follow_ups] == [([image_id], 0)]
+    assert Image.objects.get(pk=image_id).outcome == ""
+    assert "/img/sea.jpg" not in site.requested_paths()
+    redis_clean.delete(slots)
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 8
+    _run(job_id, [image_id])
+    assert Image.objects.get(pk=image_id).outcome == "stored"

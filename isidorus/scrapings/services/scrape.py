@@ -45,6 +45,12 @@ from isidorus.scrapings.staging import stage_put, staging_key
 logger = logging.getLogger(__name__)
 
 
+# Every request slot of the host stayed taken until the task's deadline (by other fetches,
+# or held until their lease expires by a worker that was killed). Not the page's failure:
+# it is fetched again later without spending an attempt.
+HOST_BUSY = "host_busy"
+
+
 class InjectedFault(RuntimeError):
     """Raised only when ISIDORUS_FAULT_SCRAPE_URL_REGEX is set (reliability tests)."""
 
@@ -108,7 +114,7 @@ def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
     except StopRequested:
         return FetchResult(url, url, "skipped", "cancelled")
     except HostBusy:
-        return FetchResult(url, url, "failed", "host_busy", retryable=True)
+        return FetchResult(url, url, "failed", HOST_BUSY, retryable=True)
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -199,10 +205,14 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     results = list(_fetch_pool().map(lambda pair: _fetch_one(job, pair[1].url, deadline), work))
 
     outcomes: list[_Outcome] = []
-    retries: list[tuple[str, PageEntry, FetchResult]] = []
+    # (item, the entry to publish again, why): a retry spends an attempt, host_busy does not.
+    again: list[tuple[str, PageEntry, FetchResult]] = []
     for (item, entry), result in zip(work, results, strict=True):
+        if result.reason == HOST_BUSY:
+            again.append((item, entry, result))
+            continue
         if result.retryable and entry.attempt + 1 < settings.CRAWL_MAX_FETCH_ATTEMPTS:
-            retries.append((item, entry, result))
+            again.append((item, replace(entry, attempt=entry.attempt + 1), result))
             continue
         outcome = _Outcome(item=item, entry=entry, result=result)
         if result.outcome == "fetched" and result.body:
@@ -236,17 +246,18 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     dispatch(job_id, found)
     report.children = len(found.to_fetch)
 
-    if retries:
-        job_state.release_claims(job_id=job_id, items=[item for item, _, _ in retries])
-        for _, entry, result in retries:
-            attempt = entry.attempt + 1
-            logger.info("retrying %s (%s), attempt %d", entry.url, result.reason, attempt + 1)
+    if again:
+        job_state.release_claims(job_id=job_id, items=[item for item, _, _ in again])
+        for _, entry, result in again:
+            logger.info(
+                "fetching %s again (%s), attempt %d", entry.url, result.reason, entry.attempt + 1
+            )
             publish(
                 SCRAPE,
-                ScrapeBody(job_id, (replace(entry, attempt=attempt),)),
-                delay_seconds=_retry_delay(attempt, result.retry_after),
+                ScrapeBody(job_id, (entry,)),
+                delay_seconds=_retry_delay(entry.attempt, result.retry_after),
             )
-        report.retried = len(retries)
+        report.retried = len(again)
 
     closing = [outcome.item for outcome in outcomes]
     if closing:
