@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit migrate
+.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit bench-extract migrate
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,18 @@ bench-api: install stack-up
 ## Issue 19's audit cost: the end-of-job audit at 20,000 pages against the finish's old queries.
 bench-audit: install stack-up
 	$(VENV_PY) bench/audit_bench.py $(BENCH_ARGS)
+
+## Issue 12's extractor choice: main-content extractors scored on tests/fixtures/extraction
+## (docs/extraction.md). Its own venv outside the tree, so the candidates never reach .venv.
+EXTRACT_VENV ?= /tmp/isidorus-bench-extract
+$(EXTRACT_VENV)/.installed: bench/requirements-extract.txt
+	test -x $(EXTRACT_VENV)/bin/python || $(PYTHON) -m venv $(EXTRACT_VENV)
+	$(EXTRACT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EXTRACT_VENV)/bin/python -m pip install --quiet -r bench/requirements-extract.txt
+	touch $@
+
+bench-extract: $(EXTRACT_VENV)/.installed
+	$(EXTRACT_VENV)/bin/python bench/extract_bench.py $(BENCH_ARGS)
 
 ## ruff, then mypy strict over the files listed in pyproject.toml ([tool.mypy] files).
 lint: install
