@@ -20,23 +20,36 @@ PROMPT_VERSION = "extractive-1"
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_TERMS = 2
 POSITION_WEIGHT = 0.6
+# Lines of at most this many words that do not end like a sentence are not candidates.
+MAX_HEADING_WORDS = 8
 
 # Ideographic full stop and full-width ! and ? end sentences without a following space.
 _CJK_ENDS = "\u3002\uff01\uff1f"
 _SENTENCE_END = re.compile(rf"(?<=[.!?{_CJK_ENDS}])\s+|(?<=[{_CJK_ENDS}])")
+# A stop, then perhaps closing quotes or brackets.
+_CLOSERS = "\"')]\u00bb\u2019\u201d"
+_ENDS_SENTENCE = re.compile(rf"[.!?:;{_CJK_ENDS}][{re.escape(_CLOSERS)}]*$")
 
 
 def split_sentences(text: str) -> list[str]:
+    """Sentences in order; a line break (a block boundary in page text) ends one too."""
     sentences: list[str] = []
-    for raw in _SENTENCE_END.split(" ".join(text.split())):
-        sentence = raw.strip()
-        while len(sentence) > MAX_SENTENCE_CHARS:
-            head = sentence[:MAX_SENTENCE_CHARS].rpartition(" ")[0] or sentence[:MAX_SENTENCE_CHARS]
-            sentences.append(head.strip())
-            sentence = sentence[len(head) :].strip()
-        if sentence:
-            sentences.append(sentence)
+    for line in text.split("\n"):
+        for raw in _SENTENCE_END.split(" ".join(line.split())):
+            sentence = raw.strip()
+            while len(sentence) > MAX_SENTENCE_CHARS:
+                cut = sentence[:MAX_SENTENCE_CHARS]
+                head = cut.rpartition(" ")[0] or cut
+                sentences.append(head.strip())
+                sentence = sentence[len(head) :].strip()
+            if sentence:
+                sentences.append(sentence)
     return sentences
+
+
+def _is_heading_like(sentence: str) -> bool:
+    """A short line without an ending stop: a heading or a label, not a sentence."""
+    return len(sentence.split()) <= MAX_HEADING_WORDS and not _ENDS_SENTENCE.search(sentence)
 
 
 def _weights(text: str, title: str) -> dict[str, float]:
@@ -48,7 +61,10 @@ def _weights(text: str, title: str) -> dict[str, float]:
 
 def extractive_summary(text: str, *, title: str = "", sentences: int = 3) -> str:
     """Up to `sentences` sentences of `text`, in page order; "" for a page without text."""
-    candidates = split_sentences(text)
+    every_sentence = split_sentences(text)
+    if len(every_sentence) <= sentences:
+        return " ".join(every_sentence)
+    candidates = [s for s in every_sentence if not _is_heading_like(s)] or every_sentence
     if len(candidates) <= sentences:
         return " ".join(candidates)
     weights = _weights(text, title)

@@ -61,6 +61,7 @@ from isidorus.scrapings.serializers import (
     TermTotalSerializer,
     TermTotalsFilterSerializer,
     idempotency_key_from,
+    selected_fields,
 )
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
 from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
@@ -70,6 +71,12 @@ _PAGE_ID = OpenApiParameter("page_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 _CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next` or `previous`.")
 _PAGE_SIZE = OpenApiParameter(
     "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE} (default 20)."
+)
+_FIELDS = OpenApiParameter(
+    "fields",
+    OpenApiTypes.STR,
+    description="Comma-separated fields to return (default: all; `id` always comes). "
+    "An unknown name is a 400.",
 )
 _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such job (or not yours).")
 _INVALID = OpenApiResponse(ErrorSerializer, description="Invalid fields or parameters.")
@@ -200,6 +207,7 @@ class PageListApi(OwnerApiView):
             _JOB_ID,
             OpenApiParameter("outcome", OpenApiTypes.STR, enum=Outcome.values),
             OpenApiParameter("depth", OpenApiTypes.INT),
+            _FIELDS,
             _CURSOR,
             _PAGE_SIZE,
         ],
@@ -209,24 +217,27 @@ class PageListApi(OwnerApiView):
         job = _owned_job(request, job_id)
         filters = PageListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        fields = selected_fields(request.query_params.get("fields"), PageSerializer)
         paginator = PageCursorPagination()
         pages = paginator.paginate_queryset(
             page_list(job=job, **filters.validated_data), request, view=self
         )
-        return paginator.get_paginated_response(PageSerializer(pages, many=True).data)
+        data = PageSerializer(pages, many=True, context={"fields": fields}).data
+        return paginator.get_paginated_response(data)
 
 
 class PageDetailApi(OwnerApiView):
     @extend_schema(
         operation_id="scrapings_pages_retrieve",
-        parameters=[_JOB_ID, _PAGE_ID],
-        responses={200: PageDetailSerializer, 404: _NOT_FOUND},
+        parameters=[_JOB_ID, _PAGE_ID, _FIELDS],
+        responses={200: PageDetailSerializer, 400: _INVALID, 404: _NOT_FOUND},
     )
     def get(self, request: Request, job_id: str, page_id: str) -> Response:
-        page = page_get(owner=request.user, job_id=job_id, page_id=page_id)
+        fields = selected_fields(request.query_params.get("fields"), PageDetailSerializer)
+        page = page_get(owner=request.user, job_id=job_id, page_id=page_id, fields=fields)
         if page is None:
             raise Http404
-        return Response(PageDetailSerializer(page).data)
+        return Response(PageDetailSerializer(page, context={"fields": fields}).data)
 
 
 class TermTotalsApi(OwnerApiView):

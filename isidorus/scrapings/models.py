@@ -10,6 +10,8 @@ from django.db.models import GeneratedField
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from isidorus.crawling.parse import ContentSource
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "QUEUED"
@@ -88,6 +90,12 @@ class Outcome(models.TextChoices):
     SKIPPED = "skipped"
 
 
+CONTENT_SOURCE_CHOICES = [
+    (ContentSource.MAIN.value, "main content"),
+    (ContentSource.FULL_TEXT.value, "full text (too little main content)"),
+]
+
+
 class Page(models.Model):
     # No index of its own: the unique (scraping, url_hash) and (scraping, ...) indexes cover it.
     scraping = models.ForeignKey(
@@ -109,8 +117,17 @@ class Page(models.Model):
     fetched_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     reason = models.CharField(max_length=32, blank=True, default="")
+    # The page's content as text, one block per line: its main content, or its whole body
+    # when the main content was almost nothing (content_source says which). Terms, search
+    # and summaries read it.
     text = models.TextField(blank=True, default="")
-    # {term: count} of the visible text (isidorus.crawling.terms); JobTerm holds job totals.
+    content_markdown = models.TextField(blank=True, db_default="")
+    content_source = models.CharField(
+        max_length=9, choices=CONTENT_SOURCE_CHOICES, blank=True, db_default=""
+    )
+    # Every visible string of the body, navigation included, whitespace collapsed.
+    full_text = models.TextField(blank=True, db_default="")
+    # {term: count} of the content text (isidorus.crawling.terms); JobTerm holds job totals.
     terms = models.JSONField(default=dict, blank=True)
     # Enrichment (page-summarizer queue): empty until a summary exists.
     # (db_default: the writer inserts pages with raw SQL that names only the crawl columns.)

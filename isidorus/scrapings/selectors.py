@@ -23,7 +23,10 @@ MAX_TOP_TERMS = 500
 _MAX_BIGINT = 2**63 - 1
 PAGE_LIST_FIELDS = (
     "id", "url", "final_url", "status_code", "title", "depth", "parent_url", "outcome", "reason",
+    "content_source", "summary", "summary_model", "summary_prompt_version", "summary_error",
 )  # fmt: skip
+# The page detail's columns that only it reads, and the relations it loads.
+_PAGE_DETAIL_TEXT_COLUMNS = ("content_markdown", "text", "full_text")
 IMAGE_LIST_FIELDS = (
     "id", "page_id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key", "sha256",
     "format", "width", "height", "bytes", "description", "described_by_llm",
@@ -192,21 +195,32 @@ def page_list(
     return pages
 
 
-def page_get(*, owner: Any, job_id: str, page_id: str) -> Page | None:
-    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (three queries)."""
+def page_get(
+    *, owner: Any, job_id: str, page_id: str, fields: frozenset[str] = frozenset()
+) -> Page | None:
+    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (three queries).
+
+    `fields`, when not empty, names the detail fields wanted: the large text columns and
+    the relations not named are not read.
+    """
     job_key = _as_uuid(job_id)
     page_key = _as_id(page_id)
     if job_key is None or page_key is None:
         return None
-    page = (
-        Page.objects.filter(pk=page_key, scraping_id=job_key, scraping__owner=owner)
-        .prefetch_related(
-            Prefetch("links", queryset=Link.objects.order_by("id"), to_attr="outgoing_links"),
-            Prefetch("images", queryset=Image.objects.order_by("id"), to_attr="page_images"),
-        )
-        .first()
-    )
-    if page is not None:
+
+    def wanted(name: str) -> bool:
+        return not fields or name in fields
+
+    pages = Page.objects.filter(pk=page_key, scraping_id=job_key, scraping__owner=owner)
+    pages = pages.defer(*(column for column in _PAGE_DETAIL_TEXT_COLUMNS if not wanted(column)))
+    if wanted("links"):
+        links = Link.objects.order_by("id")
+        pages = pages.prefetch_related(Prefetch("links", links, to_attr="outgoing_links"))
+    if wanted("images"):
+        images = Image.objects.order_by("id")
+        pages = pages.prefetch_related(Prefetch("images", images, to_attr="page_images"))
+    page = pages.first()
+    if page is not None and wanted("terms"):
         page.top_terms = top_terms(page.terms)  # type: ignore[attr-defined]  # read by the detail serializer; not a model field
     return page
 

@@ -224,14 +224,58 @@ class ScrapingDetailSerializer(ScrapingSerializer):
     counters = CountersSerializer(read_only=True)
 
 
-class PageSerializer(serializers.ModelSerializer[Page]):
+def selected_fields(
+    raw: str | None, serializer: type[serializers.Serializer[Any]]
+) -> frozenset[str]:
+    """The `?fields=` of a request: comma-separated names of `serializer`'s fields.
+
+    Empty when absent (all fields). An unknown name is a 400 that lists the known ones.
+    """
+    if raw is None:
+        return frozenset()
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    known = list(serializer().fields)
+    unknown = sorted(set(names) - set(known))
+    if unknown or not names:
+        problem = f"unknown field(s): {', '.join(unknown)}" if unknown else "no field named"
+        raise serializers.ValidationError({"fields": [f"{problem}; known: {', '.join(known)}"]})
+    return frozenset(names)
+
+
+class _FieldSelection:
+    """Keeps only the fields named in `context["fields"]` (always `id`), when given."""
+
+    fields: Any
+    context: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        wanted = self.context.get("fields")
+        if wanted:
+            for name in list(self.fields):
+                if name != "id" and name not in wanted:
+                    self.fields.pop(name)
+
+
+class PageSerializer(_FieldSelection, serializers.ModelSerializer[Page]):
     class Meta:
         model = Page
         fields = [
             "id", "url", "final_url", "status_code", "title", "depth", "parent_url",
-            "outcome", "reason",
+            "outcome", "reason", "content_source", "summary", "summary_model",
+            "summary_prompt_version", "summary_error",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "content_source": {
+                "help_text": "main: the page's main content (navigation, sidebars and other "
+                "page furniture left out); full_text: the main content was almost nothing, "
+                "so `text` and `content_markdown` hold the whole page; empty for pages not "
+                "fetched."
+            },
+            "summary": {"help_text": "Empty until the page is summarised (or when it failed)."},
+            "summary_error": {"help_text": "Why the page has no summary, when it has none."},
+        }
 
 
 class TermSerializer(serializers.Serializer[Any]):
@@ -245,24 +289,33 @@ class LinkSerializer(serializers.Serializer[Any]):
     nofollow = serializers.BooleanField()
 
 
-class ImageSerializer(serializers.Serializer[Any]):
-    url = serializers.CharField()
-    alt = serializers.CharField()
-    title = serializers.CharField()
-    caption = serializers.CharField()
+class PageImageSerializer(serializers.ModelSerializer[Image]):
+    class Meta:
+        model = Image
+        fields = [
+            "id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key", "format",
+            "width", "height", "bytes", "description", "described_by_llm",
+        ]  # fmt: skip
+        read_only_fields = fields
 
 
 class PageDetailSerializer(PageSerializer):
     terms = TermSerializer(source="top_terms", many=True, read_only=True)
     links = LinkSerializer(source="outgoing_links", many=True, read_only=True)
-    images = ImageSerializer(source="page_images", many=True, read_only=True)
+    images = PageImageSerializer(source="page_images", many=True, read_only=True)
 
     class Meta(PageSerializer.Meta):
         fields = [
-            *PageSerializer.Meta.fields, "content_type", "bytes", "fetched_at", "text",
-            "terms", "links", "images",
+            *PageSerializer.Meta.fields, "content_type", "bytes", "fetched_at",
+            "content_markdown", "text", "full_text", "terms", "links", "images",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            **PageSerializer.Meta.extra_kwargs,
+            "content_markdown": {"help_text": "The content as Markdown (see content_source)."},
+            "text": {"help_text": "The content as plain text, one block per line."},
+            "full_text": {"help_text": "Every visible string of the page, navigation included."},
+        }
 
 
 class _CursorPageSerializer(serializers.Serializer[Any]):

@@ -219,7 +219,17 @@ def test_pages_are_listed_in_write_order_and_filter_by_outcome_and_depth(
     api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
 ) -> None:
     job = make_job()
-    start = make_page(job, "http://example.com/", depth=0, status_code=200, title="Home")
+    start = make_page(
+        job,
+        "http://example.com/",
+        depth=0,
+        status_code=200,
+        title="Home",
+        content_source="main",
+        summary="The home page.",
+        summary_model="offline/extractive",
+        summary_prompt_version="extractive-1",
+    )
     failed = make_page(job, "http://example.com/a", depth=1, outcome="failed", reason="http_5xx")
     skipped = make_page(job, "http://example.com/b", depth=1, outcome="skipped", reason="filtered")
     pages_url = f"{SCRAPINGS_URL}{job.pk}/pages/"
@@ -236,6 +246,11 @@ def test_pages_are_listed_in_write_order_and_filter_by_outcome_and_depth(
         "parent_url": "",
         "outcome": "fetched",
         "reason": "",
+        "content_source": "main",
+        "summary": "The home page.",
+        "summary_model": "offline/extractive",
+        "summary_prompt_version": "extractive-1",
+        "summary_error": "",
     }
     by_outcome = api.get(pages_url, {"outcome": "failed"}).json()["results"]
     assert [page["id"] for page in by_outcome] == [failed.pk]
@@ -278,8 +293,35 @@ def test_the_page_list_costs_three_queries_however_many_pages(
     with django_assert_num_queries(3) as captured:  # the key; the job; one page of pages
         response = api.get(f"{SCRAPINGS_URL}{job.pk}/pages/")
     assert len(response.json()["results"]) == 15
-    # The page text is not read for the list.
-    assert '"text"' not in captured.captured_queries[-1]["sql"]
+    # The page's texts are not read for the list.
+    for column in ('"text"', '"full_text"', '"content_markdown"'):
+        assert column not in captured.captured_queries[-1]["sql"]
+
+
+def test_the_page_list_returns_only_the_fields_asked_for(
+    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+) -> None:
+    job = make_job()
+    page = make_page(job, "http://example.com/", title="Home", summary="About home.")
+    response = api.get(f"{SCRAPINGS_URL}{job.pk}/pages/", {"fields": "url,summary"})
+    assert response.json()["results"] == [
+        {"id": page.pk, "url": "http://example.com/", "summary": "About home."}
+    ]
+
+
+@pytest.mark.parametrize("fields", ["url,colour", "content_markdown", ","])
+def test_an_unknown_field_name_is_400(
+    api: APIClient,
+    make_job: Callable[..., Scraping],
+    make_page: Callable[..., Page],
+    fields: str,
+) -> None:
+    # content_markdown is a field of the page detail, not of the list.
+    response = api.get(f"{SCRAPINGS_URL}{make_job().pk}/pages/", {"fields": fields})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error["fields"]) == {"fields"}
+    assert "known: id, url," in error["fields"]["fields"][0]
 
 
 def test_a_page_in_full_has_its_text_top_terms_links_and_images(
@@ -293,6 +335,8 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
         job,
         "http://example.com/",
         text="hello world",
+        content_markdown="# Hello\n\nworld",
+        full_text="Menu hello world",
         content_type="text/html",
         terms={f"term{n:02d}": n + 1 for n in range(60)},
     )
@@ -300,8 +344,19 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
     Link.objects.create(
         scraping=job, page=page, target_url="http://other.org/", internal=False, nofollow=True
     )
-    Image.objects.create(
-        scraping=job, page=page, url="http://example.com/cat.png", alt="a cat", caption="Tom"
+    image = Image.objects.create(
+        scraping=job,
+        page=page,
+        url="http://example.com/cat.png",
+        alt="a cat",
+        caption="Tom",
+        outcome="stored",
+        s3_key="images/ab/cd.png",
+        format="png",
+        width=4,
+        height=3,
+        bytes=120,
+        description="A grey cat on a mat.",
     )
     url = f"{SCRAPINGS_URL}{job.pk}/pages/{page.pk}/"
     api.get(url)
@@ -319,8 +374,33 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
         {"target_url": "http://other.org/", "internal": False, "nofollow": True},
     ]
     assert body["images"] == [
-        {"url": "http://example.com/cat.png", "alt": "a cat", "title": "", "caption": "Tom"}
-    ]
+        {
+            "id": image.pk, "url": "http://example.com/cat.png", "alt": "a cat", "title": "",
+            "caption": "Tom", "outcome": "stored", "reason": "", "s3_key": "images/ab/cd.png",
+            "format": "png", "width": 4, "height": 3, "bytes": 120,
+            "description": "A grey cat on a mat.", "described_by_llm": False,
+        }
+    ]  # fmt: skip
+    assert (body["content_markdown"], body["full_text"]) == ("# Hello\n\nworld", "Menu hello world")
+
+
+def test_a_page_in_part_reads_only_what_was_asked_for(
+    api: APIClient,
+    make_job: Callable[..., Scraping],
+    make_page: Callable[..., Page],
+    django_assert_num_queries: Any,
+) -> None:
+    job = make_job()
+    page = make_page(job, "http://example.com/", text="hello", content_markdown="# hello")
+    Link.objects.create(scraping=job, page=page, target_url="http://example.com/a", internal=True)
+    url = f"{SCRAPINGS_URL}{job.pk}/pages/{page.pk}/"
+    api.get(url)
+
+    with django_assert_num_queries(2) as captured:  # the key; the page: no links, no images
+        body = api.get(url, {"fields": "title,content_markdown"}).json()
+    assert body == {"id": page.pk, "title": "", "content_markdown": "# hello"}
+    assert '"full_text"' not in captured.captured_queries[-1]["sql"]
+    assert api.get(url, {"fields": "links,colour"}).status_code == 400
 
 
 # --- Other owners and unknown ids ----------------------------------------------------------

@@ -101,6 +101,28 @@ def test_a_batch_delivered_twice_inserts_its_rows_and_adds_its_counters_once(
     assert set(job_state.open_items(job_id)) == {item("c")}
 
 
+def test_a_pages_content_columns_are_written_and_an_older_record_without_them_is_too(
+    new_job: NewJob,
+) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b")
+    content = {"markdown": "# Lighthouse\n\nlighthouse", "source": "main",
+               "full_text": "Menu Lighthouse lighthouse"}  # fmt: skip
+    key = stage(job_id, "c" * 24, [{**page("a"), **content}, page("b")])
+    write(job_id, "c" * 24, key, [item("a"), item("b")])
+    rows = Page.objects.filter(scraping_id=job_id).order_by("url")
+    columns = ("content_markdown", "content_source", "full_text", "text")
+    assert list(rows.values_list(*columns)) == [
+        (
+            "# Lighthouse\n\nlighthouse",
+            "main",
+            "Menu Lighthouse lighthouse",
+            "lighthouse lighthouse",
+        ),
+        ("", "", "", "lighthouse lighthouse"),
+    ]
+
+
 def test_a_scrape_redelivered_after_its_write_stages_the_batch_again_and_adds_nothing(
     new_job: NewJob,
 ) -> None:

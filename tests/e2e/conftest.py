@@ -3,8 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
-from tests.e2e.crawling import ENRICHMENT_ON
+from isidorus.accounts.services import api_key_create
+from tests.e2e.crawling import ENRICHMENT_ON, crawl_owner
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """An API client with a key of the owner that `start_crawl` crawls as."""
+    _, raw = api_key_create(owner=crawl_owner(), name="e2e")
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
 
 
 @pytest.fixture

@@ -8,21 +8,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from isidorus.accounts.services import api_key_create
-from tests.e2e.crawling import crawl_owner, wait_terminal
+from tests.e2e.crawling import wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.site import FixtureSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 JOBS = "/api/v1/scrapings/"
-
-
-@pytest.fixture
-def api() -> APIClient:
-    _, raw = api_key_create(owner=crawl_owner(), name="e2e")
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=raw)
-    return client
 
 
 @pytest.fixture

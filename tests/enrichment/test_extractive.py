@@ -49,3 +49,24 @@ def test_other_languages_and_scripts_are_split_into_sentences() -> None:
     )
     summary = extractive_summary(german, title="Leuchtturm", sentences=2)
     assert "Leuchtturm" in summary
+
+
+def test_lines_end_sentences_and_headings_are_not_picked() -> None:
+    text = (
+        "Installing Larkspur\n"
+        "Larkspur runs on any system with Python 3.10 or newer\n"
+        "Checking the installation carefully\n"
+        "Run the bundled self-check before the first job. It prints a report.\n"
+        "Upgrading\n"
+        "Stop every worker before you upgrade the queue file."
+    )
+    assert split_sentences(text)[:3] == [
+        "Installing Larkspur",
+        "Larkspur runs on any system with Python 3.10 or newer",
+        "Checking the installation carefully",
+    ]
+    summary = extractive_summary(text, title="Installing Larkspur", sentences=3)
+    assert "Checking the installation carefully" not in summary
+    assert "Upgrading" not in summary
+    # A long line without a stop is a sentence, not a heading.
+    assert summary.startswith("Larkspur runs on any system with Python 3.10 or newer ")

@@ -147,14 +147,21 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
         "reason": result.reason,
         "title": "",
         "text": "",
+        "markdown": "",
+        "source": "",
+        "full_text": "",
         "terms": {},
         "links": [],
         "images": [],
     }
     if parsed is not None:
         record["title"] = parsed.title
-        record["text"] = parsed.text
-        record["terms"] = count_terms(parsed.text, stop_words, ordered=False)
+        content = parsed.content
+        record["text"] = content.text
+        record["markdown"] = content.markdown
+        record["source"] = content.source.value
+        record["full_text"] = parsed.text
+        record["terms"] = count_terms(content.text, stop_words, ordered=False)
         record["links"] = [
             [link.url, in_scope(link.url, job.url, job.scope), link.nofollow]
             for link in parsed.links

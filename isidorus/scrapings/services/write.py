@@ -34,11 +34,12 @@ logger = logging.getLogger(__name__)
 
 PAGE_COLUMNS = (
     "scraping_id", "url", "url_hash", "final_url", "status_code", "content_type", "title",
-    "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text", "terms",
+    "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text",
+    "content_markdown", "content_source", "full_text", "terms",
 )  # fmt: skip
 LINK_COLUMNS = ("scraping_id", "page_id", "target_url", "internal", "nofollow")
 MAX_TERM_LENGTH = 100  # JobTerm.term
-PAGE_ROWS_PER_STATEMENT = 1000  # x 15 parameters, under PostgreSQL's 65,535
+PAGE_ROWS_PER_STATEMENT = 1000  # x 18 parameters, under PostgreSQL's 65,535
 
 # Term totals are upserted in one order by every writer, so two writers whose batches
 # share terms wait for each other's row locks instead of deadlocking.
@@ -130,7 +131,9 @@ def _page_params(job_id: str, pages: list[dict[str, Any]]) -> list[Any]:
             page["status_code"], _clean(page["content_type"]), _clean(page["title"]),
             page["depth"], _clean(page["parent_url"]), page["bytes"], page["fetched_at"],
             page["outcome"], page["reason"] or "", _clean(page["text"]),
-            orjson.dumps(page["terms"]).decode(),
+            # .get: a batch staged before these keys existed is still written.
+            _clean(page.get("markdown", "")), page.get("source", ""),
+            _clean(page.get("full_text", "")), orjson.dumps(page["terms"]).decode(),
         ]  # fmt: skip
     return params
 

@@ -15,7 +15,7 @@ import pytest
 
 from isidorus.crawling.parse import parse_html
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "extraction"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "extraction"
 PAGES = FIXTURES / "pages"
 REQUIRED_KINDS = {"docs", "blog", "news", "forum", "product", "table", "code", "sparse"}
 # Same words as bench/extract_bench.py: each Han or kana character is a word of its own.
