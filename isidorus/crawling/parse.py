@@ -19,6 +19,8 @@ Decisions callers rely on:
   and as text, one block per line. When the main content is almost nothing while the page
   shows much more (see `_is_too_little`), it is the whole body instead, flagged
   `FULL_TEXT`: a page the extractor misreads keeps its words.
+- `robots_meta` and `canonical` come from the document (the head or, as browsers allow,
+  anywhere); an empty canonical `href` resolves to the page itself.
 - Pathologically nested markup is parsed only up to where it turns quadratic
   (see `nesting.py`).
 """
@@ -87,6 +89,10 @@ class ParsedPage:
     links: list[Link]
     images: list[ImageRef]
     charset: str
+    # The content of each `<meta name="robots">` (isidorus/crawling/indexing.py reads them).
+    robots_meta: tuple[str, ...] = ()
+    # `<link rel="canonical">`, canonical form.
+    canonical: str | None = None
 
 
 # The main content is "almost nothing" under this many visible characters (whitespace
@@ -109,10 +115,16 @@ def parse_html(
     html = truncate_pathological_nesting(html)
     # Bytes, not str: lexbor reads them as UTF-8, and "replace" disarms lone surrogates.
     tree = LexborHTMLParser(html.encode("utf-8", errors="replace"))
-    # One walk of the tree finds both, in document order.
-    title_and_base = tree.css("title, base[href]")
+    # One walk of the tree finds them all, in document order.
+    title_and_base = tree.css("title, base[href], meta[name][content], link[rel][href]")
     resolver = _Resolver(_document_base(title_and_base, url))
     title = _title(title_and_base)
+    robots_meta = [
+        node.attributes.get("content") or ""
+        for node in title_and_base
+        if node.tag == "meta" and (node.attributes.get("name") or "").strip().lower() == "robots"
+    ]
+    canonical = _canonical(title_and_base, resolver)
     links = _links(tree, resolver)
     images = _images(tree, resolver)
     text = _visible_text(tree, max_text_chars)
@@ -131,7 +143,17 @@ def parse_html(
         links=links,
         images=images,
         charset=charset,
+        robots_meta=tuple(robots_meta),
+        canonical=canonical,
     )
+
+
+def _canonical(head_nodes: list[LexborNode], resolve: _Resolver) -> str | None:
+    """The first `<link rel="canonical">`, resolved as links are (None if not http(s))."""
+    for node in head_nodes:
+        if node.tag == "link" and "canonical" in (node.attributes.get("rel") or "").lower().split():
+            return resolve((node.attributes.get("href") or "").strip())
+    return None
 
 
 def _is_too_little(main_text: str, full_text: str) -> bool:

@@ -41,6 +41,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 CHUNK_BYTES = 64 * 1024
+MAX_ROBOTS_HEADER_CHARS = 1000
 # What requests asked for: gzip and deflate (and br when a brotli decoder is installed).
 ACCEPT_ENCODING = ", ".join(
     urllib3.util.make_headers(accept_encoding=True)["accept-encoding"].split(",")
@@ -72,6 +73,8 @@ class FetchResult:
     retryable: bool = False
     retry_after: float | None = None
     redirects: list[str] = field(default_factory=list)
+    # X-Robots-Tag (every such header, comma-joined): isidorus/crawling/indexing.py.
+    robots_header: str = ""
 
 
 # A redirect hop check returns a skip reason, or None to follow the hop.
@@ -261,6 +264,7 @@ def _fetch(
             result = FetchResult(
                 url, current, "fetched", status_code=status, content_type=media_type,
                 charset=charset, redirects=redirects,
+                robots_header=response.headers.get("X-Robots-Tag", "")[:MAX_ROBOTS_HEADER_CHARS],
             )  # fmt: skip
             if status >= 400:
                 result.outcome = "failed"

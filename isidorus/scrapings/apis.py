@@ -24,7 +24,7 @@ from isidorus.scrapings.pagination import (
     PageCursorPagination,
     ScrapingCursorPagination,
 )
-from isidorus.scrapings.search import MAX_QUERY_LENGTH, page_search
+from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion, page_search
 from isidorus.scrapings.selectors import (
     MAX_TOP_TERMS,
     TOP_TERMS,
@@ -331,6 +331,16 @@ class SearchApi(OwnerApiView):
                 "scraping", OpenApiTypes.UUID, description="Search only this job's pages."
             ),
             OpenApiParameter(
+                "include_duplicates",
+                OpenApiTypes.BOOL,
+                description="Also pages whose rel=canonical names another page (default false).",
+            ),
+            OpenApiParameter(
+                "include_noindex",
+                OpenApiTypes.BOOL,
+                description="Also pages that say noindex (default false).",
+            ),
+            OpenApiParameter(
                 "page", OpenApiTypes.INT, description=f"1 to {_SEARCH_PAGES.max_page}."
             ),
             OpenApiParameter(
@@ -354,6 +364,10 @@ class SearchApi(OwnerApiView):
             job=job,
             offset=page.offset,
             limit=page.size,
+            include=Inclusion(
+                duplicates=filters.validated_data["include_duplicates"],
+                noindex=filters.validated_data["include_noindex"],
+            ),
         )
         next_url, previous_url = _SEARCH_PAGES.links(request, page, has_more=found.has_more)
         return Response(

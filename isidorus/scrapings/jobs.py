@@ -24,6 +24,7 @@ class JobConfig:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
     respect_robots: bool
+    follow_nofollow: bool = False
     summarize: bool = False
     describe_images: bool = False
     token_budget: int | None = None
@@ -53,6 +54,7 @@ def _cached_config(job_id: str) -> JobConfig | None:
         include=tuple(row.include),
         exclude=tuple(row.exclude),
         respect_robots=row.respect_robots,
+        follow_nofollow=row.follow_nofollow,
         summarize=row.summarize,
         describe_images=row.describe_images,
         token_budget=row.token_budget,

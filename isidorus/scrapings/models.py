@@ -50,6 +50,8 @@ class Scraping(models.Model):
     include = models.JSONField(default=list, blank=True)
     exclude = models.JSONField(default=list, blank=True)
     respect_robots = models.BooleanField(default=True)
+    # Follow links marked nofollow (on the link, or page-wide by meta or X-Robots-Tag).
+    follow_nofollow = models.BooleanField(default=False)
     summarize = models.BooleanField(default=True)
     describe_images = models.BooleanField(default=True)
     # Optional cap on LLM tokens (in + out) spent on this job's enrichment.
@@ -127,6 +129,13 @@ class Page(models.Model):
     )
     # Every visible string of the body, navigation included, whitespace collapsed.
     full_text = models.TextField(blank=True, db_default="")
+    # Robots directives (meta or X-Robots-Tag): a noindex page is left out of search, export
+    # and term totals; a nofollow page's links are recorded, not followed.
+    noindex = models.BooleanField(db_default=False)
+    nofollow = models.BooleanField(db_default=False)
+    # <link rel="canonical">; is_canonical is False when it names another page.
+    canonical_url = models.TextField(blank=True, db_default="")
+    is_canonical = models.BooleanField(db_default=True)
     # {term: count} of the content text (isidorus.crawling.terms); JobTerm holds job totals.
     terms = models.JSONField(default=dict, blank=True)
     # Enrichment (page-summarizer queue): empty until a summary exists.

@@ -49,13 +49,25 @@ def search_query(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
 
 
+@dataclass(frozen=True)
+class Inclusion:
+    """Pages search leaves out unless asked: duplicates of a canonical page, noindex pages."""
+
+    duplicates: bool = False
+    noindex: bool = False
+
+
 def page_ranking(
-    *, owner: Any, text: str, job: Scraping | None = None
+    *, owner: Any, text: str, job: Scraping | None = None, include: Inclusion = Inclusion()
 ) -> QuerySet[Page, tuple[int, float]]:
     """(id, rank) of the owner's (or one of the owner's jobs') matching pages, best first."""
     query = search_query(text)
     pages = Page.objects.filter(search_vector=query)
     pages = pages.filter(scraping=job) if job is not None else pages.filter(scraping__owner=owner)
+    if not include.duplicates:
+        pages = pages.filter(is_canonical=True)
+    if not include.noindex:
+        pages = pages.filter(noindex=False)
     return (
         pages.annotate(rank=SearchRank(F("search_vector"), query))
         .order_by("-rank", "id")
@@ -64,11 +76,18 @@ def page_ranking(
 
 
 def page_search(
-    *, owner: Any, text: str, job: Scraping | None = None, offset: int, limit: int
+    *,
+    owner: Any,
+    text: str,
+    job: Scraping | None = None,
+    offset: int,
+    limit: int,
+    include: Inclusion = Inclusion(),
 ) -> SearchPage:
     """`limit` hits from `offset` in two queries: the ranked ids, then just those rows."""
+    ranking = page_ranking(owner=owner, text=text, job=job, include=include)
     # One id more than the page says whether another page follows, without a count.
-    ranked = list(page_ranking(owner=owner, text=text, job=job)[offset : offset + limit + 1])
+    ranked = list(ranking[offset : offset + limit + 1])
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
     if not ranked:

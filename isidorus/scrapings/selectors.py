@@ -24,6 +24,7 @@ _MAX_BIGINT = 2**63 - 1
 PAGE_LIST_FIELDS = (
     "id", "url", "final_url", "status_code", "title", "depth", "parent_url", "outcome", "reason",
     "content_source", "summary", "summary_model", "summary_prompt_version", "summary_error",
+    "noindex", "nofollow", "canonical_url", "is_canonical",
 )  # fmt: skip
 # The page detail's columns that only it reads, and the relations it loads.
 _PAGE_DETAIL_TEXT_COLUMNS = ("content_markdown", "text", "full_text")
@@ -67,6 +68,7 @@ class ScrapingDetail:
     include: list[str]
     exclude: list[str]
     respect_robots: bool
+    follow_nofollow: bool
     summarize: bool
     describe_images: bool
     token_budget: int | None
@@ -170,6 +172,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         include=list(job.include),
         exclude=list(job.exclude),
         respect_robots=job.respect_robots,
+        follow_nofollow=job.follow_nofollow,
         summarize=job.summarize,
         describe_images=job.describe_images,
         token_budget=job.token_budget,

@@ -67,6 +67,11 @@ class ScrapingStartSerializer(serializers.Serializer[Any]):
     include = _pattern_list("Regular expressions; a URL must match one of them (if any).")
     exclude = _pattern_list("Regular expressions; a URL matching any of them is skipped.")
     respect_robots = serializers.BooleanField(default=True)
+    follow_nofollow = serializers.BooleanField(
+        default=False,
+        help_text="Follow links marked nofollow (rel=nofollow, or a page's robots meta tag or "
+        "X-Robots-Tag). By default they are recorded and not followed.",
+    )
     summarize = serializers.BooleanField(default=True)
     describe_images = serializers.BooleanField(default=True)
     token_budget = serializers.IntegerField(
@@ -164,6 +169,15 @@ class SearchFilterSerializer(serializers.Serializer[Any]):
     q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
     # Parsed by the selector: a malformed id is an unknown job (404), as in URLs.
     scraping = serializers.CharField(required=False)
+    # Only "true" or "false", as for the link list's `internal`.
+    include_duplicates = serializers.ChoiceField(choices=["true", "false"], default="false")
+    include_noindex = serializers.ChoiceField(choices=["true", "false"], default="false")
+
+    def validate_include_duplicates(self, value: str) -> bool:
+        return value == "true"
+
+    def validate_include_noindex(self, value: str) -> bool:
+        return value == "true"
 
 
 class ScrapingSerializer(serializers.Serializer[Any]):
@@ -181,6 +195,7 @@ class ScrapingSerializer(serializers.Serializer[Any]):
     include = serializers.ListField(child=serializers.CharField(), read_only=True)
     exclude = serializers.ListField(child=serializers.CharField(), read_only=True)
     respect_robots = serializers.BooleanField(read_only=True)
+    follow_nofollow = serializers.BooleanField(read_only=True)
     summarize = serializers.BooleanField(read_only=True)
     describe_images = serializers.BooleanField(read_only=True)
     token_budget = serializers.IntegerField(read_only=True, allow_null=True)
@@ -263,7 +278,8 @@ class PageSerializer(_FieldSelection, serializers.ModelSerializer[Page]):
         fields = [
             "id", "url", "final_url", "status_code", "title", "depth", "parent_url",
             "outcome", "reason", "content_source", "summary", "summary_model",
-            "summary_prompt_version", "summary_error",
+            "summary_prompt_version", "summary_error", "noindex", "nofollow", "canonical_url",
+            "is_canonical",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
@@ -275,6 +291,16 @@ class PageSerializer(_FieldSelection, serializers.ModelSerializer[Page]):
             },
             "summary": {"help_text": "Empty until the page is summarised (or when it failed)."},
             "summary_error": {"help_text": "Why the page has no summary, when it has none."},
+            "noindex": {
+                "help_text": "The page says noindex (robots meta tag or X-Robots-Tag): it is "
+                "left out of search and the job's term totals."
+            },
+            "nofollow": {"help_text": "The page says nofollow for all its links."},
+            "canonical_url": {"help_text": "The page's <link rel=canonical>, if any."},
+            "is_canonical": {
+                "help_text": "False when canonical_url names another page: search shows the "
+                "canonical page only, unless include_duplicates=true."
+            },
         }
 
 

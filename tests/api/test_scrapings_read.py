@@ -251,6 +251,10 @@ def test_pages_are_listed_in_write_order_and_filter_by_outcome_and_depth(
         "summary_model": "offline/extractive",
         "summary_prompt_version": "extractive-1",
         "summary_error": "",
+        "noindex": False,
+        "nofollow": False,
+        "canonical_url": "",
+        "is_canonical": True,
     }
     by_outcome = api.get(pages_url, {"outcome": "failed"}).json()["results"]
     assert [page["id"] for page in by_outcome] == [failed.pk]

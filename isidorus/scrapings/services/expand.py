@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from isidorus import job_state
 from isidorus.contracts import EXPAND, WRITE, PageEntry, ScrapeBody, WriteBody
+from isidorus.crawling.indexing import followed_links
+from isidorus.crawling.parse import Link as ParsedLink
+from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.publishing import publish
-from isidorus.scrapings.jobs import job_config, job_is_stopped
+from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.models import Link, Page
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -39,8 +42,13 @@ def expand_page(*, job_id: str, entry: PageEntry) -> str:
     links: list[str] = []
     offered_before = False
     if page is not None:
-        links = list(
-            dict.fromkeys(Link.objects.filter(page=page).values_list("target_url", flat=True))
+        stored = Link.objects.filter(page=page).order_by("id").values_list("target_url", "nofollow")
+        # The same links the scraper followed from this page (crawling/indexing.py).
+        links = followed_links(
+            [ParsedLink(url, nofollow) for url, nofollow in dict(stored).items()],
+            page_nofollow=page.nofollow,
+            follow_nofollow=job.follow_nofollow,
+            canonical=None if page.is_canonical else _in_scope_or_none(job, page.canonical_url),
         )
         # Written within the depth limit, its links were offered then: a link counts as a
         # duplicate once per page, not again at each shorter depth.
@@ -56,3 +64,7 @@ def expand_page(*, job_id: str, entry: PageEntry) -> str:
     dispatch(job_id, found)
     publish(WRITE, WriteBody(job_id, batch_id, key, (item,)))
     return "expanded"
+
+
+def _in_scope_or_none(job: JobConfig, url: str) -> str | None:
+    return url if url and in_scope(url, job.url, job.scope) else None

@@ -30,6 +30,7 @@ from django.conf import settings
 
 from isidorus import job_state
 from isidorus.contracts import SCRAPE, WRITE, PageEntry, ScrapeBody, WriteBody
+from isidorus.crawling.indexing import PageIndexing, page_indexing
 from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
@@ -70,6 +71,7 @@ class _Outcome:
     entry: PageEntry
     result: FetchResult
     parsed: ParsedPage | None = None
+    indexing: PageIndexing | None = None
     record: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,8 +133,27 @@ def _fetch_pool() -> ThreadPoolExecutor:
     return pool
 
 
+def _indexing(
+    job: JobConfig, entry: PageEntry, result: FetchResult, parsed: ParsedPage
+) -> PageIndexing:
+    return page_indexing(
+        robots_meta=parsed.robots_meta,
+        robots_header=result.robots_header,
+        links=parsed.links,
+        canonical=parsed.canonical,
+        page_urls=(entry.url, result.final_url),
+        follow_nofollow=job.follow_nofollow,
+        in_scope=lambda url: in_scope(url, job.url, job.scope),
+    )
+
+
 def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) -> dict[str, Any]:
-    result, entry, parsed = outcome.result, outcome.entry, outcome.parsed
+    result, entry, parsed, indexing = (
+        outcome.result,
+        outcome.entry,
+        outcome.parsed,
+        outcome.indexing,
+    )
     record: dict[str, Any] = {
         "url": entry.url,
         "fp": url_fingerprint(entry.url),
@@ -150,6 +171,10 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
         "markdown": "",
         "source": "",
         "full_text": "",
+        "noindex": False,
+        "nofollow": False,
+        "canonical_url": "",
+        "is_canonical": True,
         "terms": {},
         "links": [],
         "images": [],
@@ -167,6 +192,11 @@ def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) 
             for link in parsed.links
         ]
         record["images"] = [[i.url, i.alt, i.title, i.caption] for i in parsed.images]
+    if indexing is not None:
+        record["noindex"] = indexing.noindex
+        record["nofollow"] = indexing.nofollow
+        record["canonical_url"] = indexing.canonical_url
+        record["is_canonical"] = indexing.is_canonical
     return record
 
 
@@ -229,17 +259,13 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
                 header_charset=result.charset,
                 max_text_chars=settings.CRAWL_MAX_TEXT_CHARS,
             )
+            outcome.indexing = _indexing(job, entry, result, outcome.parsed)
         outcomes.append(outcome)
 
     stop_words = _stop_words()
     records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
     found = discover(
-        job,
-        [
-            LinkSource(o.item, o.entry, [link.url for link in o.parsed.links])
-            for o in outcomes
-            if o.parsed
-        ],
+        job, [LinkSource(o.item, o.entry, o.indexing.follow) for o in outcomes if o.indexing]
     )
     # Each page carries its own duplicate links: they count once, with its row.
     for outcome, record in zip(outcomes, records, strict=True):

@@ -35,6 +35,7 @@ class StartRequest:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     respect_robots: bool = True
+    follow_nofollow: bool = False
     summarize: bool = True
     describe_images: bool = True
     token_budget: int | None = None
@@ -82,6 +83,7 @@ def scraping_start(*, owner: Any, request: StartRequest) -> tuple[Scraping, bool
             include=request.include,
             exclude=request.exclude,
             respect_robots=request.respect_robots,
+            follow_nofollow=request.follow_nofollow,
             summarize=request.summarize,
             describe_images=request.describe_images,
             token_budget=request.token_budget,

@@ -35,11 +35,12 @@ logger = logging.getLogger(__name__)
 PAGE_COLUMNS = (
     "scraping_id", "url", "url_hash", "final_url", "status_code", "content_type", "title",
     "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text",
-    "content_markdown", "content_source", "full_text", "terms",
+    "content_markdown", "content_source", "full_text", "noindex", "nofollow", "canonical_url",
+    "is_canonical", "terms",
 )  # fmt: skip
 LINK_COLUMNS = ("scraping_id", "page_id", "target_url", "internal", "nofollow")
 MAX_TERM_LENGTH = 100  # JobTerm.term
-PAGE_ROWS_PER_STATEMENT = 1000  # x 18 parameters, under PostgreSQL's 65,535
+PAGE_ROWS_PER_STATEMENT = 1000  # x 22 parameters, under PostgreSQL's 65,535
 
 # Term totals are upserted in one order by every writer, so two writers whose batches
 # share terms wait for each other's row locks instead of deadlocking.
@@ -133,7 +134,9 @@ def _page_params(job_id: str, pages: list[dict[str, Any]]) -> list[Any]:
             page["outcome"], page["reason"] or "", _clean(page["text"]),
             # .get: a batch staged before these keys existed is still written.
             _clean(page.get("markdown", "")), page.get("source", ""),
-            _clean(page.get("full_text", "")), orjson.dumps(page["terms"]).decode(),
+            _clean(page.get("full_text", "")), page.get("noindex", False),
+            page.get("nofollow", False), _clean(page.get("canonical_url", "")),
+            page.get("is_canonical", True), orjson.dumps(page["terms"]).decode(),
         ]  # fmt: skip
     return params
 
@@ -247,8 +250,9 @@ def _apply_batch(
         counts["links"] = _copy_links(job.id, mine, inserted)
         image_ids = _insert_images(job.id, mine, inserted)
         counts["images"] = len(image_ids)
-        # Last, so the shared term rows stay locked for as short a time as possible.
-        job_terms_add(job.id, [page["terms"] for page in mine])
+        # Last, so the shared term rows stay locked for as short a time as possible. A
+        # noindex page keeps its own terms but adds none to the job's totals.
+        job_terms_add(job.id, [page["terms"] for page in mine if not page.get("noindex")])
         batch.counts = {name: value for name, value in counts.items() if value} or {"empty": 0}
         batch.enrichment = enrichment_for_batch(
             summarize=job.summarize,
