@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit bench-extract bench-content migrate
+.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit bench-extract bench-content bench-export migrate
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ $(EXTRACT_VENV)/.installed: bench/requirements-extract.txt
 
 bench-extract: $(EXTRACT_VENV)/.installed
 	$(EXTRACT_VENV)/bin/python bench/extract_bench.py $(BENCH_ARGS)
+
+## Issue 12's export: a 100,000-page job through gunicorn; pages/s and the API's RSS growth.
+bench-export: install stack-up
+	$(VENV_PY) bench/export_bench.py $(BENCH_ARGS)
 
 ## What the main content and its Markdown add to parsing a page (CPU ms per page).
 bench-content: install

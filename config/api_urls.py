@@ -14,6 +14,7 @@ from isidorus.scrapings.apis import (
     SearchApi,
     TermTotalsApi,
 )
+from isidorus.scrapings.export_api import ExportApi
 
 # Job and page ids are matched as plain strings and parsed by the selectors, so a
 # malformed id is the API's JSON 404, not Django's HTML one.
@@ -32,5 +33,6 @@ urlpatterns = [
     path("scrapings/<str:job_id>/terms/", TermTotalsApi.as_view(), name="scraping-terms"),
     path("scrapings/<str:job_id>/links/", LinkListApi.as_view(), name="scraping-links"),
     path("scrapings/<str:job_id>/images/", ImageListApi.as_view(), name="scraping-images"),
+    path("scrapings/<str:job_id>/export/", ExportApi.as_view(), name="scraping-export"),
     path("search/", SearchApi.as_view(), name="search"),
 ]

@@ -221,6 +221,9 @@ ISIDORUS_REQUESTS_PER_MINUTE = env_int("ISIDORUS_REQUESTS_PER_MINUTE", 600, mini
 ISIDORUS_CRAWL_STARTS_PER_MINUTE = env_int("ISIDORUS_CRAWL_STARTS_PER_MINUTE", 10, minimum=1)
 ISIDORUS_MAX_RUNNING_JOBS = env_int("ISIDORUS_MAX_RUNNING_JOBS", 5, minimum=1)
 ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimum=1)
+# Exports stream for as long as they take, each holding an API thread: at most this many
+# at once per owner (isidorus/scrapings/exports/service.py).
+ISIDORUS_MAX_CONCURRENT_EXPORTS = env_int("ISIDORUS_MAX_CONCURRENT_EXPORTS", 2, minimum=1)
 
 # --- Failed authentications per client address (isidorus/accounts/auth_failures.py) -----
 # After this many failed authentications (API keys and admin logins together) from one

@@ -39,8 +39,8 @@ launch() {
 up() {
   mkdir -p "$STACK_DIR"
   cd "$REPO_ROOT"
-  launch run-api "$REPO_ROOT/.venv/bin/gunicorn" config.wsgi:application \
-    --bind "$API_HOST:$API_PORT" --workers 2 --timeout 60 --access-logfile -
+  ISIDORUS_API_BIND="$API_HOST:$API_PORT" launch run-api "$REPO_ROOT/.venv/bin/gunicorn" \
+    config.wsgi:application -c "$REPO_ROOT/config/gunicorn.conf.py"
   local namespace="${ISIDORUS_NAMESPACE:-isidorus}" stage
   for stage in "${STAGES[@]}"; do
     launch "run-worker-$stage" "$VENV_PY" -m celery -A config worker \

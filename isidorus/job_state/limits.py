@@ -8,6 +8,7 @@ left in the window.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,3 +45,32 @@ def seconds_until_utc_midnight(now: datetime | None = None) -> int:
 
 def daily_pages_used(owner_id: int) -> int:
     return int(get_redis().get(daily_quota_key(owner_id)) or 0)
+
+
+def slot_take(*, name: str, owner_id: int, limit: int, lease_seconds: int) -> str | None:
+    """Take one of an owner's `limit` slots for a long request; None if all are taken.
+
+    Slots are members of a sorted set scored by their last refresh: a slot whose holder
+    died without giving it back frees itself `lease_seconds` after that.
+    """
+    key = f"slots:{name}:{owner_id}"
+    token = uuid.uuid4().hex
+    now = time.time()
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.zremrangebyscore(key, 0, now - lease_seconds)
+    pipe.zadd(key, {token: now})
+    pipe.zcard(key)
+    pipe.expire(key, lease_seconds)
+    taken = int(pipe.execute()[2])
+    if taken > limit:
+        get_redis().zrem(key, token)
+        return None
+    return token
+
+
+def slot_refresh(*, name: str, owner_id: int, token: str) -> None:
+    get_redis().zadd(f"slots:{name}:{owner_id}", {token: time.time()}, xx=True)
+
+
+def slot_give_back(*, name: str, owner_id: int, token: str) -> None:
+    get_redis().zrem(f"slots:{name}:{owner_id}", token)

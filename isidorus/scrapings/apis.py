@@ -24,7 +24,7 @@ from isidorus.scrapings.pagination import (
     PageCursorPagination,
     ScrapingCursorPagination,
 )
-from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion, page_search
+from isidorus.scrapings.search import MAX_QUERY_LENGTH, page_search
 from isidorus.scrapings.selectors import (
     MAX_TOP_TERMS,
     TOP_TERMS,
@@ -364,10 +364,7 @@ class SearchApi(OwnerApiView):
             job=job,
             offset=page.offset,
             limit=page.size,
-            include=Inclusion(
-                duplicates=filters.validated_data["include_duplicates"],
-                noindex=filters.validated_data["include_noindex"],
-            ),
+            include=filters.inclusion(),
         )
         next_url, previous_url = _SEARCH_PAGES.links(request, page, has_more=found.has_more)
         return Response(

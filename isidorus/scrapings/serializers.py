@@ -16,8 +16,9 @@ from rest_framework import serializers
 from isidorus.crawling.scope import validate_patterns
 from isidorus.crawling.urls import canonicalize
 from isidorus.integrations.network_policy import url_address_problem
+from isidorus.scrapings.exports.formats import FORMATS
 from isidorus.scrapings.models import Image, JobStatus, Link, Outcome, Page, Scope
-from isidorus.scrapings.search import MAX_QUERY_LENGTH
+from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion
 from isidorus.scrapings.selectors import MAX_TOP_TERMS, TOP_TERMS
 
 MAX_PATTERNS = 50
@@ -165,19 +166,29 @@ class LinkListFilterSerializer(serializers.Serializer[Any]):
         return value == "true"
 
 
-class SearchFilterSerializer(serializers.Serializer[Any]):
-    q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
-    # Parsed by the selector: a malformed id is an unknown job (404), as in URLs.
-    scraping = serializers.CharField(required=False)
+class _InclusionSerializer(serializers.Serializer[Any]):
+    """Search's and export's `include_duplicates` and `include_noindex` (see Inclusion)."""
+
     # Only "true" or "false", as for the link list's `internal`.
     include_duplicates = serializers.ChoiceField(choices=["true", "false"], default="false")
     include_noindex = serializers.ChoiceField(choices=["true", "false"], default="false")
 
-    def validate_include_duplicates(self, value: str) -> bool:
-        return value == "true"
+    def inclusion(self) -> Inclusion:
+        data = self.validated_data
+        return Inclusion(
+            duplicates=data["include_duplicates"] == "true",
+            noindex=data["include_noindex"] == "true",
+        )
 
-    def validate_include_noindex(self, value: str) -> bool:
-        return value == "true"
+
+class SearchFilterSerializer(_InclusionSerializer):
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
+    # Parsed by the selector: a malformed id is an unknown job (404), as in URLs.
+    scraping = serializers.CharField(required=False)
+
+
+class ExportFilterSerializer(_InclusionSerializer):
+    format = serializers.ChoiceField(choices=sorted(FORMATS), default="jsonl")
 
 
 class ScrapingSerializer(serializers.Serializer[Any]):

@@ -10,6 +10,7 @@ and shows owners nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -201,6 +202,20 @@ def _own_images(me: Owner, other: Owner, path: str) -> None:
     assert all(image["description"] for image in images)
 
 
+def _own_export(me: Owner, other: Owner, path: str) -> None:
+    response = me.client.get(path, {"format": "jsonl"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert other.job_id not in body
+    assert other.prefix not in body
+    *pages, summary = [json.loads(line) for line in body.splitlines()]
+    assert {page["type"] for page in pages} == {"page"}
+    assert (summary["type"], summary["job"], summary["finished"]) == ("summary", me.job_id, True)
+    assert summary["pages"] == len(pages) == len(me.page_ids)
+    foreign = _call(me, other, "GET", path.replace(me.job_id, other.job_id))
+    assert foreign.status_code == 404
+
+
 def _own_search(me: Owner, other: Owner, path: str) -> None:
     hits = _results(_call(me, other, "GET", path, data={"q": WORD, "page_size": 50}))
     assert {hit["scraping"] for hit in hits} == {me.job_id}
@@ -244,6 +259,7 @@ OWN_CHECKS: dict[tuple[str, str], Callable[[Owner, Owner, str], None]] = {
     ("scrapings/<str:job_id>/terms/", "GET"): _own_terms,
     ("scrapings/<str:job_id>/links/", "GET"): _own_links,
     ("scrapings/<str:job_id>/images/", "GET"): _own_images,
+    ("scrapings/<str:job_id>/export/", "GET"): _own_export,
     ("search/", "GET"): _own_search,
     ("keys/", "GET"): _own_keys,
     ("keys/", "POST"): _own_key_created,

@@ -18,6 +18,7 @@ API_REQUESTS = {
     "scraping-terms": [("get", f"scrapings/{JOB}/terms/")],
     "scraping-links": [("get", f"scrapings/{JOB}/links/")],
     "scraping-images": [("get", f"scrapings/{JOB}/images/")],
+    "scraping-export": [("get", f"scrapings/{JOB}/export/")],
     "search": [("get", "search/?q=page")],
 }
 ADMIN_REQUESTS = [
