@@ -7,6 +7,8 @@
   sequence and a final `$` anchors the end. Paths and patterns are compared after
   normalising percent-encoding. The query string is part of the matched path.
 - `/robots.txt` itself is always allowed.
+- `Sitemap:` lines belong to no group: every one is kept (`sitemaps`), up to
+  MAX_SITEMAP_LINES, in order.
 - Fetch status: 2xx parses, 3xx (redirects exhausted) and 4xx allow everything, 429, 5xx
   and anything else disallow everything (429 as 5xx, as Google does, to back off).
 """
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 from isidorus.crawling.percent import normalize_percent_encoding
 
 MAX_ROBOTS_BYTES = 500 * 1024
+MAX_SITEMAP_LINES = 50
 ROBOTS_PATH = "/robots.txt"
 
 _PATH_SAFE = "!$&'()*+,;=:@/?[]"
@@ -64,6 +67,7 @@ class RobotsRule:
 class RobotsRules:
     rules: tuple[RobotsRule, ...] = ()
     crawl_delay: float | None = None
+    sitemaps: tuple[str, ...] = ()
 
     @classmethod
     def allow_all(cls) -> RobotsRules:
@@ -76,11 +80,16 @@ class RobotsRules:
     @classmethod
     def parse(cls, text: str, user_agent: str) -> RobotsRules:
         """The rules of `text` that apply to `user_agent` (a full UA string or its token)."""
-        groups = _parse_groups(_bounded(text))
+        bounded = _bounded(text)
+        groups = _parse_groups(bounded)
         chosen = _groups_for(groups, _product_token(user_agent))
         rules = tuple(rule for group in chosen for rule in group.rules)
         delays = [group.crawl_delay for group in chosen if group.crawl_delay is not None]
-        return cls(rules=rules, crawl_delay=delays[0] if delays else None)
+        return cls(
+            rules=rules,
+            crawl_delay=delays[0] if delays else None,
+            sitemaps=_sitemaps(bounded),
+        )
 
     def allows(self, url_or_path: str) -> bool:
         path = _match_target(url_or_path)
@@ -148,6 +157,17 @@ def _parse_groups(text: str) -> list[_Group]:
         elif key in _CRAWL_DELAY_KEYS and current.crawl_delay is None:
             current.crawl_delay = _crawl_delay(value)
     return groups
+
+
+def _sitemaps(text: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for raw_line in text.removeprefix("\ufeff").splitlines():
+        key, separator, value = raw_line.partition(":")
+        if separator and key.strip().lower() == "sitemap" and value.strip():
+            found.append(value.split()[0])  # a URL has no spaces: what follows is a comment
+            if len(found) == MAX_SITEMAP_LINES:
+                break
+    return tuple(found)
 
 
 def _groups_for(groups: list[_Group], token: str) -> list[_Group]:

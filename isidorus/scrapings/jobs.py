@@ -10,7 +10,7 @@ from django.utils import timezone
 from isidorus import job_state
 from isidorus.crawling.scope import Scope, UrlFilter, as_scope
 from isidorus.integrations import job_table
-from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping
+from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping, SitemapMode
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class JobConfig:
     exclude: tuple[str, ...]
     respect_robots: bool
     follow_nofollow: bool = False
+    sitemap: SitemapMode = SitemapMode.INCLUDE
     summarize: bool = False
     describe_images: bool = False
     token_budget: int | None = None
@@ -55,6 +56,7 @@ def _cached_config(job_id: str) -> JobConfig | None:
         exclude=tuple(row.exclude),
         respect_robots=row.respect_robots,
         follow_nofollow=row.follow_nofollow,
+        sitemap=SitemapMode(row.sitemap),
         summarize=row.summarize,
         describe_images=row.describe_images,
         token_budget=row.token_budget,

@@ -38,6 +38,12 @@ class Scope(models.TextChoices):
     PREFIX = "prefix"
 
 
+class SitemapMode(models.TextChoices):
+    INCLUDE = "include", "seed sitemap URLs alongside link discovery"
+    ONLY = "only", "crawl the sitemap URLs, follow no links"
+    SKIP = "skip", "ignore sitemaps"
+
+
 class Scraping(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -52,6 +58,9 @@ class Scraping(models.Model):
     respect_robots = models.BooleanField(default=True)
     # Follow links marked nofollow (on the link, or page-wide by meta or X-Robots-Tag).
     follow_nofollow = models.BooleanField(default=False)
+    sitemap = models.CharField(
+        max_length=7, choices=SitemapMode.choices, default=SitemapMode.INCLUDE
+    )
     summarize = models.BooleanField(default=True)
     describe_images = models.BooleanField(default=True)
     # Optional cap on LLM tokens (in + out) spent on this job's enrichment.

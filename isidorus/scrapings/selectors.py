@@ -69,6 +69,7 @@ class ScrapingDetail:
     exclude: list[str]
     respect_robots: bool
     follow_nofollow: bool
+    sitemap: str
     summarize: bool
     describe_images: bool
     token_budget: int | None
@@ -173,6 +174,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         exclude=list(job.exclude),
         respect_robots=job.respect_robots,
         follow_nofollow=job.follow_nofollow,
+        sitemap=job.sitemap,
         summarize=job.summarize,
         describe_images=job.describe_images,
         token_budget=job.token_budget,

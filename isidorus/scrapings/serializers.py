@@ -17,7 +17,7 @@ from isidorus.crawling.scope import validate_patterns
 from isidorus.crawling.urls import canonicalize
 from isidorus.integrations.network_policy import url_address_problem
 from isidorus.scrapings.exports.formats import FORMATS
-from isidorus.scrapings.models import Image, JobStatus, Link, Outcome, Page, Scope
+from isidorus.scrapings.models import Image, JobStatus, Link, Outcome, Page, Scope, SitemapMode
 from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion
 from isidorus.scrapings.selectors import MAX_TOP_TERMS, TOP_TERMS
 
@@ -72,6 +72,13 @@ class ScrapingStartSerializer(serializers.Serializer[Any]):
         default=False,
         help_text="Follow links marked nofollow (rel=nofollow, or a page's robots meta tag or "
         "X-Robots-Tag). By default they are recorded and not followed.",
+    )
+    sitemap = serializers.ChoiceField(
+        choices=SitemapMode.choices,
+        default=SitemapMode.INCLUDE,
+        help_text="include: seed the URLs of the site's sitemaps (robots.txt Sitemap: lines "
+        "and /sitemap.xml) alongside link discovery, at depth 1; only: crawl those URLs and "
+        "follow no links; skip: ignore sitemaps.",
     )
     summarize = serializers.BooleanField(default=True)
     describe_images = serializers.BooleanField(default=True)
@@ -207,6 +214,7 @@ class ScrapingSerializer(serializers.Serializer[Any]):
     exclude = serializers.ListField(child=serializers.CharField(), read_only=True)
     respect_robots = serializers.BooleanField(read_only=True)
     follow_nofollow = serializers.BooleanField(read_only=True)
+    sitemap = serializers.ChoiceField(choices=SitemapMode.choices, read_only=True)
     summarize = serializers.BooleanField(read_only=True)
     describe_images = serializers.BooleanField(read_only=True)
     token_budget = serializers.IntegerField(read_only=True, allow_null=True)

@@ -107,7 +107,7 @@ def test_a_first_delivery_fetches_admits_the_links_and_hands_the_batch_to_the_wr
 ) -> None:
     report = scrape(job, [entry(site.url("/"))], "delivery-1")
     assert (report.claimed, report.dropped, report.children) == (1, 0, 2)
-    assert site.requested_paths() == ["/"]
+    assert site.page_paths() == ["/"]
     children = published(SCRAPER)
     assert scraped_urls(children) == [site.url("/a.html"), site.url("/b.html")]
     assert {(e["d"], e["p"]) for body in children for e in body["items"]} == {(1, site.url("/"))}
@@ -136,7 +136,7 @@ def test_a_redelivery_with_the_same_token_scrapes_again_and_republishes_its_chil
     again = scrape(job, [entry(site.url("/"))], "delivery-1")
     assert (again.claimed, again.dropped, again.children) == (1, 0, 2)
     assert again.batch_id == first.batch_id  # the writer will see one batch
-    assert site.requested_paths() == ["/", "/"]
+    assert site.page_paths() == ["/", "/"]
     assert scraped_urls(published(SCRAPER)) == [site.url("/a.html"), site.url("/b.html")]
     assert [body["batch"] for body in published(WRITER)] == [first.batch_id]
     assert int(redis_clean.get(f"job:{{{job}}}:budget")) == 3  # not charged twice
@@ -152,7 +152,7 @@ def test_a_duplicate_delivery_with_another_token_is_dropped_unfetched(
     duplicate = scrape(job, [entry(site.url("/"))], "delivery-2")
     assert (duplicate.claimed, duplicate.dropped, duplicate.children) == (0, 1, 0)
     assert duplicate.batch_id == ""
-    assert site.requested_paths() == ["/"]
+    assert site.page_paths() == ["/"]
     assert published(SCRAPER) == []
     assert published(WRITER) == []
 
@@ -170,7 +170,7 @@ def test_a_delivery_after_its_batch_was_written_is_dropped_whatever_its_token(
     for token in ("delivery-1", "delivery-2"):
         late = scrape(job, [entry(site.url("/"))], token)
         assert (late.claimed, late.dropped) == (0, 1)
-    assert site.requested_paths() == ["/"]
+    assert site.page_paths() == ["/"]
     assert published(WRITER) == []
 
 
@@ -186,7 +186,7 @@ def test_a_stopped_jobs_batch_is_dropped_unfetched(
     entries = [entry(site.url("/")), entry(site.url("/a.html"), 1, site.url("/"))]
     report = scrape(job, entries, "delivery-1")
     assert (report.claimed, report.dropped, report.children) == (0, 2, 0)
-    assert site.requested_paths() == []
+    assert site.page_paths() == []
     assert list(redis_clean.scan_iter(match=f"job:{{{job}}}:claim:*")) == []
     assert published(SCRAPER) == []
     assert published(WRITER) == []
@@ -200,7 +200,7 @@ def test_a_page_twice_in_one_batch_is_fetched_staged_and_closed_once(
     twice = entry(site.url("/a.html"), 1, site.url("/"))
     report = scrape(job, [twice, twice], "delivery-1")
     assert (report.claimed, report.dropped, report.children) == (1, 0, 2)
-    assert site.requested_paths() == ["/a.html"]
+    assert site.page_paths() == ["/a.html"]
     (writer,) = published(WRITER)
     assert writer["items"] == [item(site.url("/a.html"))]
     pages = stage_get(writer["key"])["pages"]
@@ -242,7 +242,7 @@ def test_a_page_whose_host_stays_busy_is_fetched_again_without_spending_an_attem
     )
     busy = scrape(job, [entry(site.url("/"))], "delivery-1")
     assert (busy.claimed, busy.retried, busy.children) == (1, 1, 0)
-    assert site.requested_paths() == []
+    assert site.page_paths() == []
     assert published(WRITER) == []  # no record: the page did not fail
     # Published with an SQS delay (CRAWL_RETRY_BASE_SECONDS): it shows up a moment later.
     bodies = wait_for(lambda: published(SCRAPER), timeout=10, message="the page published again")
@@ -254,6 +254,6 @@ def test_a_page_whose_host_stays_busy_is_fetched_again_without_spending_an_attem
     settings.CELERY_TASK_SOFT_TIME_LIMIT = 8
     fetched = scrape(job, [PageEntry.from_wire(again)], "delivery-2")
     assert (fetched.claimed, fetched.retried) == (1, 0)
-    assert site.requested_paths() == ["/"]
+    assert site.page_paths() == ["/"]
     (writer,) = published(WRITER)
     assert [p["outcome"] for p in stage_get(writer["key"])["pages"]] == ["fetched"]

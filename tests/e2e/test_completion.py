@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _fetched_paths(site: FixtureSite) -> list[str]:
-    return [path for path in site.requested_paths() if path != "/robots.txt"]
+    return site.page_paths()
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_ten_thousand_links_are_stored_and_refused_past_max_pages(
         start_worker(stages=["scraper", "writer"], name="many-links", env=ONE_ATTEMPT)
         job_id = start_crawl(site.url("/"), depth=1, max_pages=5)
         item = wait_terminal(job_id, timeout=JOB_TIMEOUT)
-        fetched_paths = [path for path in site.requested_paths() if path != "/robots.txt"]
+        fetched_paths = site.page_paths()
         origin = site.origin
     assert item["status"] == "COMPLETED"
     found = outcomes(job_id, origin)
@@ -184,7 +184,7 @@ def test_a_spider_trap_is_bounded_by_depth(
     assert {path: ("fetched", "") for path in expected} == outcomes(job_id, trap_site.origin)
     depths = dict(Page.objects.filter(scraping_id=job_id).values_list("url", "depth"))
     assert depths == {trap_site.url(path): hops for path, hops in expected.items()}
-    assert sorted(p for p in trap_site.requested_paths() if p != "/robots.txt") == sorted(expected)
+    assert sorted(trap_site.page_paths()) == sorted(expected)
 
 
 def test_a_spider_trap_is_bounded_by_max_pages(
@@ -197,4 +197,4 @@ def test_a_spider_trap_is_bounded_by_max_pages(
     fetched = [path for path, (outcome, _) in found.items() if outcome == "fetched"]
     assert len(fetched) == 10
     assert set(found.values()) == {("fetched", ""), ("skipped", "limit_reached")}
-    assert len([p for p in trap_site.requested_paths() if p != "/robots.txt"]) == 10
+    assert len(trap_site.page_paths()) == 10

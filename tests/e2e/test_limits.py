@@ -38,7 +38,7 @@ def test_the_daily_page_quota_stops_a_crawl_with_a_clear_reason(
     assert item["status_reason"] == "stopped at the owner's daily page quota"
     assert Page.objects.filter(scraping_id=job_id).exclude(outcome="skipped").count() == QUOTA
     assert Page.objects.filter(scraping_id=job_id, reason="quota_exceeded").exists()
-    assert len([p for p in site.requested_paths() if p != "/robots.txt"]) == QUOTA
+    assert len(site.page_paths()) == QUOTA
 
     _, raw = api_key_create(owner=crawl_owner(), name="after-quota")
     client = APIClient()

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
+from tests.support.site import CRAWLER_OWN_PATHS
+
 DEFAULT_MAX_SECONDS = 20.0
 
 
@@ -98,6 +100,11 @@ class RawSite:
     def requested_paths(self) -> list[str]:
         with self._lock:
             return list(self.requests)
+
+    def page_paths(self) -> list[str]:
+        """The paths requested, less the crawler's own: robots.txt and the sitemap it
+        looks for at the start of every job."""
+        return [path for path in self.requested_paths() if path not in CRAWLER_OWN_PATHS]
 
     def count_sent(self, size: int) -> None:
         with self._lock:

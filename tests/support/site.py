@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+CRAWLER_OWN_PATHS = frozenset(("/robots.txt", "/sitemap.xml"))
+
 
 @dataclass
 class Route:
@@ -105,6 +107,11 @@ class FixtureSite:
     def requested_paths(self) -> list[str]:
         with self._lock:
             return [path for path, _ in self.requests]
+
+    def page_paths(self) -> list[str]:
+        """The paths requested, less the crawler's own: robots.txt and the sitemap it
+        looks for at the start of every job."""
+        return [path for path in self.requested_paths() if path not in CRAWLER_OWN_PATHS]
 
     def __enter__(self) -> FixtureSite:
         self.thread.start()

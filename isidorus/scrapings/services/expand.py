@@ -18,7 +18,7 @@ from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.publishing import publish
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
-from isidorus.scrapings.models import Link, Page
+from isidorus.scrapings.models import Link, Page, SitemapMode
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch
 from isidorus.scrapings.staging import stage_put, staging_key
 
@@ -41,7 +41,7 @@ def expand_page(*, job_id: str, entry: PageEntry) -> str:
     page = Page.objects.filter(scraping_id=job_id, url_hash=fingerprint).first()
     links: list[str] = []
     offered_before = False
-    if page is not None:
+    if page is not None and job.sitemap != SitemapMode.ONLY:
         stored = Link.objects.filter(page=page).order_by("id").values_list("target_url", "nofollow")
         # The same links the scraper followed from this page (crawling/indexing.py).
         links = followed_links(

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -35,12 +34,20 @@ from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
 from isidorus.crawling.urls import url_fingerprint
-from isidorus.integrations.http_fetch import FetchLimits, FetchResult, fetch
-from isidorus.job_state.politeness import HostBusy, StopRequested, host_slot
+from isidorus.integrations.http_fetch import FetchLimits, FetchResult
 from isidorus.publishing import publish
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
+from isidorus.scrapings.models import SitemapMode
 from isidorus.scrapings.robots_cache import robots_rules
-from isidorus.scrapings.services.discover import LinkSource, discover, dispatch, skip_reason
+from isidorus.scrapings.services.discover import (
+    LinkSource,
+    discover,
+    dispatch,
+    skip_reason,
+    skipped_record,
+)
+from isidorus.scrapings.services.polite import HOST_BUSY, polite_fetch
+from isidorus.scrapings.services.sitemaps import SITEMAP_INVALID, find_sitemap_urls
 from isidorus.scrapings.staging import stage_put, staging_key
 
 logger = logging.getLogger(__name__)
@@ -49,7 +56,6 @@ logger = logging.getLogger(__name__)
 # Every request slot of the host stayed taken until the task's deadline (by other fetches,
 # or held until their lease expires by a worker that was killed). Not the page's failure:
 # it is fetched again later without spending an attempt.
-HOST_BUSY = "host_busy"
 
 
 class InjectedFault(RuntimeError):
@@ -94,29 +100,16 @@ def _stop_words() -> frozenset[str]:
 
 
 def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
-    host = urlsplit(url).netloc
-    delay = settings.CRAWL_HOST_DELAY
-    if job.respect_robots:
-        # Children were checked at admission; this catches the start URL.
-        rules = robots_rules(job.id, url)
-        if not rules.allows(url):
-            return FetchResult(url, url, "skipped", "robots_disallowed")
-        delay = max(delay, rules.crawl_delay or 0.0)
-    try:
-        with host_slot(
-            host,
-            limit=settings.CRAWL_HOST_CONCURRENCY,
-            delay=delay,
-            lease_seconds=settings.CRAWL_TOTAL_TIMEOUT + 5,
-            wait_until=deadline,
-            # Cancelled while this batch was running: start no new request.
-            stop_key=job_state.tombstone_key(job.id),
-        ):
-            return fetch(url, limits=_limits(deadline), hop_check=lambda hop: skip_reason(job, hop))
-    except StopRequested:
-        return FetchResult(url, url, "skipped", "cancelled")
-    except HostBusy:
-        return FetchResult(url, url, "failed", HOST_BUSY, retryable=True)
+    # Children were checked against robots.txt at admission; this catches the start URL.
+    if job.respect_robots and not robots_rules(job.id, url).allows(url):
+        return FetchResult(url, url, "skipped", "robots_disallowed")
+    return polite_fetch(
+        job,
+        url,
+        deadline=deadline,
+        limits=_limits(deadline),
+        hop_check=lambda hop: skip_reason(job, hop),
+    )
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -145,6 +138,19 @@ def _indexing(
         follow_nofollow=job.follow_nofollow,
         in_scope=lambda url: in_scope(url, job.url, job.scope),
     )
+
+
+def _followed(job: JobConfig, outcome: _Outcome) -> list[str]:
+    """The URLs the crawl goes on to from a scraped page (sitemap URLs added after)."""
+    if outcome.indexing is None or job.sitemap == SitemapMode.ONLY:
+        return []
+    return list(outcome.indexing.follow)
+
+
+def invalid_sitemap_record(url: str, start: PageEntry) -> dict[str, Any]:
+    record = skipped_record(PageEntry(url, 1, start.url), SITEMAP_INVALID)
+    record["outcome"] = "failed"
+    return record
 
 
 def _page_record(outcome: _Outcome, stop_words: frozenset[str], job: JobConfig) -> dict[str, Any]:
@@ -264,13 +270,23 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
 
     stop_words = _stop_words()
     records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
-    found = discover(
-        job, [LinkSource(o.item, o.entry, o.indexing.follow) for o in outcomes if o.indexing]
-    )
+    sources = [LinkSource(o.item, o.entry, _followed(job, o)) for o in outcomes]
+    sitemap_records: list[dict[str, Any]] = []
+    for source in sources:
+        if source.entry.depth == 0 and job.sitemap != SitemapMode.SKIP and job.depth >= 1:
+            finding = find_sitemap_urls(job, deadline=deadline)
+            # As links of the start page: admitted at depth 1, each URL once.
+            source.links.extend(
+                url for url in finding.urls if url not in source.links and url != source.entry.url
+            )
+            sitemap_records += [
+                invalid_sitemap_record(url, source.entry) for url, _ in finding.invalid
+            ]
+    found = discover(job, [source for source in sources if source.links])
     # Each page carries its own duplicate links: they count once, with its row.
     for outcome, record in zip(outcomes, records, strict=True):
         record["dup"] = found.duplicates_of.get(outcome.item, 0)
-    records += found.records
+    records += found.records + sitemap_records
 
     report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
     key = staging_key(job_id, report.batch_id)

@@ -36,6 +36,7 @@ class StartRequest:
     exclude: list[str] = field(default_factory=list)
     respect_robots: bool = True
     follow_nofollow: bool = False
+    sitemap: str = "include"
     summarize: bool = True
     describe_images: bool = True
     token_budget: int | None = None
@@ -84,6 +85,7 @@ def scraping_start(*, owner: Any, request: StartRequest) -> tuple[Scraping, bool
             exclude=request.exclude,
             respect_robots=request.respect_robots,
             follow_nofollow=request.follow_nofollow,
+            sitemap=request.sitemap,
             summarize=request.summarize,
             describe_images=request.describe_images,
             token_budget=request.token_budget,
