@@ -38,6 +38,7 @@ migrate: install stack-up
 	$(RUN_ENV) $(VENV_PY) scripts/ensure_database.py
 	$(RUN_ENV) $(VENV_PY) manage.py migrate --no-input
 	$(RUN_ENV) $(VENV_PY) manage.py bootstrap_aws
+	$(RUN_ENV) $(VENV_PY) manage.py collectstatic --no-input -v 0
 
 services-up: migrate
 	$(RUN_ENV) bash scripts/services.sh restart

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "isidorus.core",
     "isidorus.accounts",
     "isidorus.scrapings",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     # A view that loses PostgreSQL answers 503 with Retry-After (process_exception).
     "isidorus.core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin CSS, the API docs' Swagger UI and Redoc) in every mode.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +129,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# `make run` and the Docker image run collectstatic; finders also serve the apps' own
+# static files where it has not run (tests, a fresh checkout).
+WHITENOISE_USE_FINDERS = True
 
 # Admin sessions: secure cookies whenever the site is served over HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -161,6 +167,12 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Isidorus API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (BASE_DIR / "isidorus" / "core" / "api_description.md").read_text(),
+    # Served from the app's own static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "isidorus.scrapings.models.JobStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

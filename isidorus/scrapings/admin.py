@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from isidorus.scrapings.models import Page, Scraping
+from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs; subscripting fails at run time
@@ -36,6 +38,44 @@ class ScrapingAdmin(_ReadOnlyAdmin):
     search_fields = ["url", "owner__username", "id"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
+    # Django's own "delete selected" deletes rows only: the job's DynamoDB item, Redis
+    # state and S3 objects would stay. These go through the API's services.
+    actions = ["cancel_jobs", "delete_jobs"]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return self.has_delete_permission(request)
+
+    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Scraping]) -> None:
+        cancelled = finished = 0
+        for job in queryset:
+            try:
+                scraping_cancel(job=job)
+                cancelled += 1
+            except AlreadyFinished:
+                finished += 1
+        self.message_user(
+            request,
+            f"Cancelled {cancelled} job(s); {finished} had already finished.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Delete the selected jobs everywhere", permissions=["delete"])
+    def delete_jobs(self, request: HttpRequest, queryset: QuerySet[Scraping]) -> None:
+        jobs = list(queryset)
+        for job in jobs:
+            scraping_delete(job=job)
+        self.message_user(
+            request,
+            f"Deleted {len(jobs)} job(s) with their pages, DynamoDB items, Redis state and "
+            "the S3 objects no other job uses.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Page)

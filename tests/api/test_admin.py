@@ -85,3 +85,27 @@ def test_the_admin_calls_a_scraping_a_job(admin_client_logged_in: Client, make_u
     for html in (pages, detail.decode()):
         assert "Scraping" not in html
         assert "Job" in html
+
+
+def test_jobs_are_cancelled_through_the_service_and_never_deleted_as_bare_rows(
+    admin_client_logged_in: Client, make_user: Any, aws_resources: Any, redis_clean: Any
+) -> None:
+    from isidorus.scrapings.models import JobStatus, Scraping
+
+    queued = Scraping.objects.create(owner=make_user("hal"), url="http://127.0.0.1:1/")
+    done = Scraping.objects.create(
+        owner=make_user("ida"), url="http://127.0.0.1:1/", status=JobStatus.COMPLETED
+    )
+    listing = admin_client_logged_in.get("/admin/scrapings/scraping/").content.decode()
+    assert 'value="delete_selected"' not in listing
+    assert 'value="cancel_jobs"' in listing
+    assert 'value="delete_jobs"' in listing
+    response = admin_client_logged_in.post(
+        "/admin/scrapings/scraping/",
+        {"action": "cancel_jobs", "_selected_action": [str(queued.pk), str(done.pk)]},
+        follow=True,
+    )
+    assert "Cancelled 1 job(s); 1 had already finished." in response.content.decode()
+    queued.refresh_from_db()
+    done.refresh_from_db()
+    assert (queued.status, done.status) == (JobStatus.CANCELLED, JobStatus.COMPLETED)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from isidorus.integrations.aws import s3_client
 from isidorus.integrations.job_table import job_item_get
@@ -65,13 +67,22 @@ def test_cancel_stops_a_running_crawl_promptly(start_worker: Any, redis_clean: A
         scraping_cancel(job=Scraping.objects.get(pk=job_id))
 
 
-def test_delete_removes_a_finished_job_everywhere(start_worker: Any, redis_clean: Any) -> None:
+def test_the_admins_delete_action_removes_a_finished_job_everywhere(
+    start_worker: Any, redis_clean: Any
+) -> None:
     with FixtureSite(generated_routes(20, links_per_page=4)) as site:
         start_worker(stages=["scraper", "writer"], name="deleted", concurrency=2)
         job_id = start_crawl(site.url("/"), depth=3)
         assert wait_terminal(job_id)["status"] == "COMPLETED"
         assert Page.objects.filter(scraping_id=job_id).exists()
-        scraping_delete(job=Scraping.objects.get(pk=job_id))
+        admin = Client()
+        admin.force_login(get_user_model().objects.create_superuser("root", password="x"))
+        response = admin.post(
+            "/admin/scrapings/scraping/",
+            {"action": "delete_jobs", "_selected_action": [job_id]},
+            follow=True,
+        )
+        assert "Deleted 1 job(s)" in response.content.decode()
     _assert_gone(job_id)
 
 
