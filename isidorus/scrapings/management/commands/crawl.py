@@ -9,8 +9,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from isidorus.crawling.urls import canonicalize
 from isidorus.integrations.job_table import TERMINAL
+from isidorus.scrapings.serializers import ScrapingStartSerializer
+from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel
 from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
 from isidorus.scrapings.services.summary import job_progress, job_summary
 
@@ -25,30 +26,63 @@ class Command(BaseCommand):
         parser.add_argument("--depth", type=int, default=1)
         parser.add_argument("--max-pages", type=int, default=settings.CRAWL_DEFAULT_MAX_PAGES)
         parser.add_argument("--scope", choices=["host", "domain", "prefix"], default="host")
+        parser.add_argument(
+            "--include", action="append", default=[], metavar="REGEX",
+            help="a URL must match one of these (repeatable)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--exclude", action="append", default=[], metavar="REGEX",
+            help="a URL matching any of these is skipped (repeatable)",
+        )  # fmt: skip
+        parser.add_argument("--ignore-robots", action="store_true", help="do not obey robots.txt")
+        parser.add_argument("--follow-nofollow", action="store_true")
+        parser.add_argument("--sitemap", choices=["include", "only", "skip"], default="include")
+        parser.add_argument("--no-summaries", action="store_true", help="summarize=false")
+        parser.add_argument("--no-images", action="store_true", help="describe_images=false")
+        parser.add_argument("--token-budget", type=int, help="cap on LLM tokens for the job")
         parser.add_argument("--user", default="cli", help="owner (created if missing)")
         parser.add_argument("--wait", action="store_true", help="show progress until the end")
         parser.add_argument("--json", action="store_true", help="end with a JSON summary line")
         parser.add_argument("--timeout", type=float, default=3600.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        url = canonicalize(options["url"])
-        if url is None:
-            raise CommandError(f"{options['url']!r} is not an http(s) URL")
-        if not 0 <= options["depth"] <= settings.CRAWL_MAX_DEPTH:
-            raise CommandError(f"--depth must be between 0 and {settings.CRAWL_MAX_DEPTH}")
+        # The API's own validation, so the CLI accepts and refuses exactly what it does.
+        fields = ScrapingStartSerializer(
+            data={
+                "url": options["url"], "depth": options["depth"],
+                "max_pages": options["max_pages"], "scope": options["scope"],
+                "include": options["include"], "exclude": options["exclude"],
+                "respect_robots": not options["ignore_robots"],
+                "follow_nofollow": options["follow_nofollow"], "sitemap": options["sitemap"],
+                "summarize": not options["no_summaries"],
+                "describe_images": not options["no_images"],
+                "token_budget": options["token_budget"],
+            }
+        )  # fmt: skip
+        if not fields.is_valid():
+            raise CommandError(
+                "; ".join(
+                    f"{name}: {' '.join(map(str, bad))}" for name, bad in fields.errors.items()
+                )
+            )
         owner, _ = get_user_model().objects.get_or_create(username=options["user"])
-        request = StartRequest(
-            url=url, depth=options["depth"], max_pages=options["max_pages"], scope=options["scope"]
-        )
         try:
-            job, _ = scraping_start(owner=owner, request=request)
+            job, _ = scraping_start(owner=owner, request=StartRequest(**fields.validated_data))
         except StartRefused as refused:
             raise CommandError(refused.message) from None
         job_id = str(job.pk)
-        self.stdout.write(f"job {job_id}: crawling {url} (depth {options['depth']})")
+        self.stdout.write(f"job {job_id}: crawling {job.url} (depth {job.depth})")
         if not options["wait"] and not options["json"]:
             return
-        self._follow(job_id, options["timeout"])
+        try:
+            self._follow(job_id, options["timeout"])
+        except KeyboardInterrupt:
+            # Ctrl-C stops the job too, not only the progress display.
+            try:
+                scraping_cancel(job=job)
+                self.stdout.write(f"\njob {job_id}: cancelled")
+            except AlreadyFinished:
+                self.stdout.write(f"\njob {job_id}: had already finished")
         summary = job_summary(job_id)
         self._print_summary(summary)
         if options["json"]:
