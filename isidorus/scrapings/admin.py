@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
+from isidorus.scrapings.services.summary import job_progress
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs; subscripting fails at run time
@@ -29,11 +30,14 @@ class ScrapingAdmin(_ReadOnlyAdmin):
         "owner",
         "url",
         "status",
+        "progress",
         "depth",
         "max_pages",
         "created_at",
         "finished_at",
     ]
+    # One DynamoDB read (and one Redis read) per row for its live counters.
+    list_per_page = 50
     list_filter = ["status", "scope", "created_at"]
     search_fields = ["url", "owner__username", "id"]
     list_select_related = ["owner"]
@@ -41,6 +45,15 @@ class ScrapingAdmin(_ReadOnlyAdmin):
     # Django's own "delete selected" deletes rows only: the job's DynamoDB item, Redis
     # state and S3 objects would stay. These go through the API's services.
     actions = ["cancel_jobs", "delete_jobs"]
+
+    @admin.display(description="pages: done of admitted (fetched, failed, skipped)")
+    def progress(self, job: Scraping) -> str:
+        live = job_progress(str(job.pk))
+        done = live["fetched"] + live["failed"] + live["skipped"]
+        return (
+            f"{done} of {done + live['open']} "
+            f"({live['fetched']} fetched, {live['failed']} failed, {live['skipped']} skipped)"
+        )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -66,6 +66,7 @@ def test_staff_see_every_owners_jobs_in_the_admin(
     job = Scraping.objects.create(owner=make_user("frank"), url="http://127.0.0.1:1/franks")
     page = admin_client_logged_in.get("/admin/scrapings/scraping/").content.decode()
     assert "franks" in page
+    assert "0 of 0 (0 fetched, 0 failed, 0 skipped)" in page  # no live counters yet
     detail = admin_client_logged_in.get(f"/admin/scrapings/scraping/{job.pk}/change/")
     assert detail.status_code == 200
 

@@ -77,6 +77,9 @@ def test_the_admins_delete_action_removes_a_finished_job_everywhere(
         assert Page.objects.filter(scraping_id=job_id).exists()
         admin = Client()
         admin.force_login(get_user_model().objects.create_superuser("root", password="x"))
+        fetched = Page.objects.filter(scraping_id=job_id, outcome="fetched").count()
+        listing = admin.get("/admin/scrapings/scraping/").content.decode()
+        assert f"{fetched} of {fetched} ({fetched} fetched, 0 failed, 0 skipped)" in listing
         response = admin.post(
             "/admin/scrapings/scraping/",
             {"action": "delete_jobs", "_selected_action": [job_id]},
