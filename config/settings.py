@@ -177,6 +177,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "isidorus.core.schema_hooks.add_common_error_responses",
+        "isidorus.core.schema_examples.add_examples",
     ],
 }
 
