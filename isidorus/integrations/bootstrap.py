@@ -71,31 +71,47 @@ def ensure_jobs_table(table: str) -> None:
     )
 
 
+class BucketNotOurs(Exception):
+    def __init__(self, bucket: str) -> None:
+        super().__init__(
+            f"the S3 bucket {bucket!r} exists and belongs to another AWS account (or this one "
+            "may not use it): every image and staged batch would fail to write. Set "
+            "ISIDORUS_S3_BUCKET to a bucket name of your own."
+        )
+
+
 def _bucket_exists(bucket: str) -> bool:
     try:
         s3_client().head_bucket(Bucket=bucket)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchBucket"):
             return False
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise BucketNotOurs(bucket) from None
         raise
     return True
 
 
 def ensure_bucket(bucket: str) -> None:
-    """Create the bucket if it is missing, and record when it was created (store_epochs)."""
+    """Create the bucket if it is missing, and record when it was created (store_epochs).
+
+    Refuses a bucket another account owns: S3 names are global, so the default name may be
+    taken. CreateBucket is asked every time because it is what tells: BucketAlreadyExists
+    means someone else's (HeadBucket answers 403 for it on AWS, but 200 on emulators).
+    """
     existed = _bucket_exists(bucket)
-    if not existed:
-        kwargs: dict[str, object] = {"Bucket": bucket}
-        if settings.AWS_REGION != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
-        try:
-            s3_client().create_bucket(**kwargs)
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in (
-                "BucketAlreadyOwnedByYou",
-                "BucketAlreadyExists",
-            ):
-                raise
+    kwargs: dict[str, object] = {"Bucket": bucket}
+    if settings.AWS_REGION != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+    try:
+        s3_client().create_bucket(**kwargs)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "BucketAlreadyExists":
+            raise BucketNotOurs(bucket) from None
+        if code != "BucketAlreadyOwnedByYou":
+            raise
     bucket_epoch_record(bucket, created_now=not existed)
 
 

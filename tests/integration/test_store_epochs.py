@@ -8,8 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
 from isidorus.integrations.aws import s3_client
-from isidorus.integrations.bootstrap import ensure_bucket
+from isidorus.integrations.bootstrap import BucketNotOurs, ensure_bucket
 from isidorus.integrations.store_epochs import (
     BUCKET_EPOCH_KEY,
     UNKNOWN_EPOCH,
@@ -55,3 +61,27 @@ def test_a_queue_has_its_creation_time_and_a_missing_one_has_none(aws_resources:
     assert created is not None
     assert created <= datetime.now(UTC)
     assert queue_created_at(f"isidorus-missing-{uuid.uuid4().hex[:8]}") is None
+
+
+def test_bootstrap_refuses_a_bucket_another_account_owns() -> None:
+    """S3 names are global: the default name may be someone else's. LocalStack keeps one
+    account per access key id, so a 12-digit key is another account."""
+    bucket = f"isidorus-foreign-{uuid.uuid4().hex[:12]}"
+    other_account = boto3.client(
+        "s3",
+        endpoint_url=settings.AWS_ENDPOINTS["s3"],
+        aws_access_key_id="111111111111",
+        aws_secret_access_key="test",
+        region_name=settings.AWS_REGION,
+    )
+    other_account.create_bucket(Bucket=bucket)
+    try:
+        with pytest.raises(BucketNotOurs, match="belongs to another AWS account"):
+            ensure_bucket(bucket)
+        with (
+            pytest.raises(CommandError, match="ISIDORUS_S3_BUCKET"),
+            override_settings(S3_BUCKET=bucket),
+        ):
+            call_command("bootstrap_aws")
+    finally:
+        other_account.delete_bucket(Bucket=bucket)

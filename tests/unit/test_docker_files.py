@@ -38,3 +38,15 @@ def test_app_services_use_the_project_image_and_wait_for_the_migrations() -> Non
         if name != "migrate":
             assert SERVICES[name]["depends_on"] == ["migrate"], name
     assert "bootstrap_aws" in _commands()["migrate"]
+
+
+def test_the_image_leaves_out_local_state_and_collects_static_files() -> None:
+    contexts = {service["build"]["context"] for service in SERVICES.values() if "build" in service}
+    assert contexts == {".."}  # the repository root, where .dockerignore is read
+    ignored = set((REPO_ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", ".venvs", ".stack", "staticfiles"} <= ignored
+    dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text()
+    assert "manage.py collectstatic --no-input" in dockerfile
+    assert "USER isidorus" in dockerfile
+    assert '"-c", "config/gunicorn.conf.py"' in dockerfile
+    assert (REPO_ROOT / "config" / "gunicorn.conf.py").is_file()
