@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
-from celery.signals import task_prerun, worker_process_init
+from celery.signals import task_prerun, worker_init, worker_process_init
 from kombu.entity import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -123,6 +123,16 @@ def _warm_worker_process(**_: Any) -> None:
     warm_worker_process(app)
 
 
+def _refuse_an_evicting_redis(**_: Any) -> None:
+    import sys
+
+    from isidorus.integrations.redis_client import eviction_problem, get_redis
+
+    problem = eviction_problem(get_redis())
+    if problem is not None:
+        sys.exit(f"isidorus worker refuses to start: {problem}")
+
+
 def _recycle_old_connections(**_: Any) -> None:
     from django.db import close_old_connections
 
@@ -131,5 +141,6 @@ def _recycle_old_connections(**_: Any) -> None:
 
 # Receivers are connected by a plain call rather than `@signal.connect`: Celery is untyped,
 # so the decorator would make the functions untyped (the call is what the decorator does).
+worker_init.connect(_refuse_an_evicting_redis)
 worker_process_init.connect(_warm_worker_process)
 task_prerun.connect(_recycle_old_connections)

@@ -11,13 +11,14 @@ from tests.support.processes import free_port, terminate, wait_listening
 
 
 class OwnRedis:
-    def __init__(self, directory: Path, *, persistent: bool) -> None:
+    def __init__(self, directory: Path, *, persistent: bool, policy: str = "noeviction") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed; the Redis restart test needs it")
         self.binary = binary
         self.directory = directory
         self.persistent = persistent
+        self.policy = policy
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -33,7 +34,7 @@ class OwnRedis:
         )
         self.process = subprocess.Popen(
             [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--dir", str(self.directory), *persistence],
+             "--dir", str(self.directory), "--maxmemory-policy", self.policy, *persistence],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_listening(self.port, what="own redis-server")
