@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from isidorus.accounts.apis import ApiKeyListCreateApi, ApiKeyRevokeApi
+from isidorus.accounts.apis import ApiKeyListCreateApi, ApiKeyRevokeApi, WebhookSecretApi
 from isidorus.scrapings.apis import (
     ImageListApi,
     LinkListApi,
@@ -13,6 +13,7 @@ from isidorus.scrapings.apis import (
     ScrapingListStartApi,
     SearchApi,
     TermTotalsApi,
+    WebhookDeliveryListApi,
 )
 from isidorus.scrapings.export_api import ExportApi
 
@@ -21,6 +22,7 @@ from isidorus.scrapings.export_api import ExportApi
 urlpatterns = [
     path("keys/", ApiKeyListCreateApi.as_view(), name="api-keys"),
     path("keys/<int:key_id>/", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("webhook-secret/", WebhookSecretApi.as_view(), name="webhook-secret"),
     path("scrapings/", ScrapingListStartApi.as_view(), name="scrapings"),
     path("scrapings/<str:job_id>/", ScrapingDetailApi.as_view(), name="scraping-detail"),
     path("scrapings/<str:job_id>/pages/", PageListApi.as_view(), name="scraping-pages"),
@@ -34,5 +36,10 @@ urlpatterns = [
     path("scrapings/<str:job_id>/links/", LinkListApi.as_view(), name="scraping-links"),
     path("scrapings/<str:job_id>/images/", ImageListApi.as_view(), name="scraping-images"),
     path("scrapings/<str:job_id>/export/", ExportApi.as_view(), name="scraping-export"),
+    path(
+        "scrapings/<str:job_id>/webhook-deliveries/",
+        WebhookDeliveryListApi.as_view(),
+        name="scraping-webhook-deliveries",
+    ),
     path("search/", SearchApi.as_view(), name="search"),
 ]

@@ -98,6 +98,7 @@ def build_celery_config() -> dict[str, Any]:
             "tasks.maintenance",
             "tasks.images",
             "tasks.summaries",
+            "tasks.webhooks",
         ],
         # Periodic repairs; run `celery -A config beat` once per deployment.
         "beat_schedule": {

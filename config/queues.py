@@ -14,7 +14,8 @@ SCRAPER = "scraper"
 WRITER = "writer"
 IMAGE_EXTRACTOR = "image-extractor"
 PAGE_SUMMARIZER = "page-summarizer"
-STAGES: tuple[str, ...] = (SCRAPER, WRITER, IMAGE_EXTRACTOR, PAGE_SUMMARIZER)
+WEBHOOKS = "webhooks"
+STAGES: tuple[str, ...] = (SCRAPER, WRITER, IMAGE_EXTRACTOR, PAGE_SUMMARIZER, WEBHOOKS)
 
 
 @dataclass(frozen=True)

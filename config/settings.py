@@ -238,6 +238,16 @@ ISIDORUS_DAILY_PAGE_QUOTA = env_int("ISIDORUS_DAILY_PAGE_QUOTA", 100_000, minimu
 # at once per owner (isidorus/scrapings/exports/service.py).
 ISIDORUS_MAX_CONCURRENT_EXPORTS = env_int("ISIDORUS_MAX_CONCURRENT_EXPORTS", 2, minimum=1)
 
+# --- Webhooks (isidorus/scrapings/webhooks/) -------------------------------------------
+# After a rotation the previous secret also signs for this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# Attempts per event before it is given up; the waits double from the base (max 15 min).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 5.0, minimum=0.1)
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+WEBHOOK_READ_TIMEOUT = env_float("WEBHOOK_READ_TIMEOUT", 10.0, minimum=0.1)
+WEBHOOK_MIN_PROGRESS_SECONDS = 5
+
 # --- Failed authentications per client address (isidorus/accounts/auth_failures.py) -----
 # After this many failed authentications (API keys and admin logins together) from one
 # address within the window, that address is refused before any key or password is

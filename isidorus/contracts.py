@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
+from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WEBHOOKS, WRITER
 
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({SCHEMA_VERSION})
@@ -166,6 +166,23 @@ class ImageBody(RowsBody):
     ROWS_KEY: ClassVar[str] = "images"
 
 
+@dataclass(frozen=True)
+class WebhookBody:
+    """A webhook delivery to attempt (its row id)."""
+
+    delivery_id: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"delivery": self.delivery_id}
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Self:
+        delivery = wire.get("delivery")
+        if type(delivery) is not int or delivery <= 0:
+            raise MalformedMessage("delivery must be a row id")
+        return cls(delivery)
+
+
 class WireBody(Protocol):
     """What every message body type provides."""
 
@@ -212,6 +229,7 @@ EXPAND = Contract("isidorus.expand", SCRAPER, ScrapeBody)
 WRITE = Contract("isidorus.write", WRITER, WriteBody)
 SUMMARIZE = Contract("isidorus.summarize", PAGE_SUMMARIZER, SummaryBody)
 EXTRACT_IMAGE = Contract("isidorus.extract_image", IMAGE_EXTRACTOR, ImageBody)
+DELIVER_WEBHOOK = Contract("isidorus.deliver_webhook", WEBHOOKS, WebhookBody)
 
 REAP = PlainTask("isidorus.reap", WRITER)
 DRAIN_DEAD_LETTERS = PlainTask("isidorus.drain_dead_letters", WRITER)
@@ -220,7 +238,14 @@ SMOKE_RELAY = PlainTask("isidorus.smoke.relay", SCRAPER)
 SMOKE_SLEEP = PlainTask("isidorus.smoke.sleep", SCRAPER)
 SMOKE_FAIL = PlainTask("isidorus.smoke.fail", SCRAPER)
 
-CONTRACTS: tuple[Contract[Any], ...] = (SCRAPE, EXPAND, WRITE, SUMMARIZE, EXTRACT_IMAGE)
+CONTRACTS: tuple[Contract[Any], ...] = (
+    SCRAPE,
+    EXPAND,
+    WRITE,
+    SUMMARIZE,
+    EXTRACT_IMAGE,
+    DELIVER_WEBHOOK,
+)
 PLAIN_TASKS: tuple[PlainTask, ...] = (
     REAP,
     DRAIN_DEAD_LETTERS,

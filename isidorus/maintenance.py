@@ -13,9 +13,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER, queue_spec
+from config.queues import STAGES, queue_spec
 from isidorus import job_state
 from isidorus.contracts import (
+    DELIVER_WEBHOOK,
     EXPAND,
     EXTRACT_IMAGE,
     SCRAPE,
@@ -26,12 +27,13 @@ from isidorus.crawling.urls import url_fingerprint
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
-from isidorus.scrapings.models import JobStatus, Scraping
+from isidorus.scrapings.models import DeliveryStatus, JobStatus, Scraping, WebhookDelivery
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.staging_lost import items_record_lost, items_republish
 from isidorus.scrapings.services.start import scraping_launch
 from isidorus.scrapings.services.store_loss import jobs_fail_lost_store
 from isidorus.scrapings.services.unfinished import job_record_unfinished
+from isidorus.scrapings.webhooks.delivery import republish_overdue
 
 logger = logging.getLogger(__name__)
 STUCK_NAMED = 5
@@ -76,6 +78,7 @@ def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
             actions[job_id] = "failed"
     actions.update(_recover_launches(stall))
     actions.update(_fail_jobs_with_lost_state())
+    republish_overdue()
     return actions
 
 
@@ -159,6 +162,14 @@ def record_poisoned(job_id: str, items: list[str]) -> None:
 
 def _record_dead_letter(task: str, argument: Any) -> bool:
     """Record a dead-lettered task message's work as failed (poison); False if unknown."""
+    if task == DELIVER_WEBHOOK.name:
+        delivery = argument.get("delivery") if isinstance(argument, dict) else None
+        if not isinstance(delivery, int):
+            return False
+        WebhookDelivery.objects.filter(pk=delivery, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.GIVEN_UP, last_error=POISON
+        )
+        return True
     if task in (SUMMARIZE.name, EXTRACT_IMAGE.name):
         if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
             return False
@@ -179,7 +190,7 @@ def drain_dead_letters(*, max_messages: int = 200) -> int:
     """Read every stage's DLQ; record each message's work as failed (poison) and close it."""
     sqs = sqs_client()
     handled = 0
-    for stage in (SCRAPER, WRITER, IMAGE_EXTRACTOR, PAGE_SUMMARIZER):
+    for stage in STAGES:
         url = sqs.get_queue_url(QueueName=queue_spec(stage).dlq_name)["QueueUrl"]
         while handled < max_messages:
             messages = sqs.receive_message(

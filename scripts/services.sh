@@ -14,7 +14,7 @@ STACK_DIR="$REPO_ROOT/.stack"
 VENV_PY="$REPO_ROOT/.venv/bin/python"
 API_HOST=127.0.0.1
 API_PORT="${API_PORT:-8000}"
-STAGES=(scraper writer image-extractor page-summarizer)
+STAGES=(scraper writer image-extractor page-summarizer webhooks)
 
 say() { printf 'services: %s\n' "$*"; }
 

@@ -22,6 +22,11 @@ _JOB = {
     "url": f"{ORIGIN}/", "depth": 2, "max_pages": 200, "scope": "host", "include": [],
     "exclude": ["\\.pdf$"], "respect_robots": True, "follow_nofollow": False,
     "sitemap": "include", "summarize": True, "describe_images": True, "token_budget": None,
+    "webhook": {
+        "url": "https://hooks.example.com/isidorus",
+        "events": ["job.started", "job.completed", "job.failed", "job.cancelled"],
+        "progress_seconds": None,
+    },
     "created_at": WHEN, "started_at": WHEN, "finished_at": None,
 }  # fmt: skip
 _COUNTERS = {
@@ -127,6 +132,35 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "scrapings_images_list": {
         "response": {
             "200": _listed({"id": 90, "page_id": 4711, **_IMAGE, "sha256": "9f86d0...a08"})
+        }
+    },
+    "v1_webhook_secret_retrieve": {
+        "response": {"200": {"exists": True, "created_at": WHEN, "previous_valid_until": None}}
+    },
+    "v1_webhook_secret_create": {
+        "response": {
+            "201": {
+                "secret": "9b1f0c2e...(64 hex characters)",
+                "created_at": LATER,
+                "previous_valid_until": "2030-01-02T12:01:40Z",
+            }
+        }
+    },
+    "scrapings_webhook_deliveries_list": {
+        "response": {
+            "200": _listed(
+                {
+                    "event_id": "5f0c6d1e-2b43-4c4f-9a53-1a8c3f2b7e10",
+                    "event": "job.completed",
+                    "status": "delivered",
+                    "attempts": 2,
+                    "last_status_code": 200,
+                    "last_error": "",
+                    "created_at": LATER,
+                    "delivered_at": LATER,
+                    "next_attempt_at": LATER,
+                }
+            )
         }
     },
     "search": {

@@ -9,14 +9,16 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from isidorus.accounts.api_views import OwnerApiView
+from isidorus.accounts.api_views import OwnerApiView, request_owner
 from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
+from isidorus.accounts.webhook_secrets import signing_secrets
 from isidorus.core.errors import ApiError
 from isidorus.core.serializers import ErrorSerializer
-from isidorus.scrapings.models import JobStatus, Outcome, Scraping
+from isidorus.scrapings.models import JobStatus, Outcome, Scraping, WebhookDelivery
 from isidorus.scrapings.pagination import (
     MAX_PAGE_SIZE,
     IdCursorPagination,
@@ -60,6 +62,8 @@ from isidorus.scrapings.serializers import (
     TermTotalListSerializer,
     TermTotalSerializer,
     TermTotalsFilterSerializer,
+    WebhookDeliveryListSerializer,
+    WebhookDeliverySerializer,
     idempotency_key_from,
     selected_fields,
 )
@@ -140,6 +144,12 @@ class ScrapingListStartApi(OwnerApiView):
         key = idempotency_key_from(request.headers.get(IDEMPOTENCY_HEADER))
         serializer = ScrapingStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.get("webhook") and not signing_secrets(
+            request_owner(request).pk
+        ):
+            raise ValidationError(
+                {"webhook": ["create your webhook secret first: POST /api/v1/webhook-secret/"]}
+            )
         try:
             job, created = scraping_start(
                 owner=request.user,
@@ -295,6 +305,26 @@ class LinkListApi(OwnerApiView):
             link_list(job=job, **filters.validated_data), request, view=self
         )
         return paginator.get_paginated_response(JobLinkSerializer(links, many=True).data)
+
+
+class WebhookDeliveryListApi(OwnerApiView):
+    @extend_schema(
+        operation_id="scrapings_webhook_deliveries_list",
+        description="The job's webhook events, oldest first: each with its id (the "
+        "receiver's deduplication key), status (pending, delivered, given_up), attempts, "
+        "and the last answer or error.",
+        parameters=[_JOB_ID, _CURSOR, _PAGE_SIZE],
+        responses={200: WebhookDeliveryListSerializer, 400: _INVALID, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        paginator = IdCursorPagination()
+        deliveries = paginator.paginate_queryset(
+            WebhookDelivery.objects.filter(scraping=job), request, view=self
+        )
+        return paginator.get_paginated_response(
+            WebhookDeliverySerializer(deliveries, many=True).data
+        )
 
 
 class ImageListApi(OwnerApiView):

@@ -79,6 +79,9 @@ def job_mark_running(job_id: str) -> None:
         Scraping.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
+        from isidorus.scrapings.webhooks.events import STARTED, webhook_emit
+
+        webhook_emit(job_id, STARTED)
 
 
 def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
@@ -97,4 +100,10 @@ def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
             )
     job_state.set_flag(job_id, job_state.Flag.STOPPED)
     job_state.deactivate(job_id)
+    final = Scraping.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    if final in TERMINAL_STATUSES:
+        # Every caller that reaches a terminal status emits it: the row makes it once.
+        from isidorus.scrapings.webhooks.events import webhook_emit_status
+
+        webhook_emit_status(job_id, str(final))
     return moved

@@ -58,6 +58,8 @@ class Scraping(models.Model):
     respect_robots = models.BooleanField(default=True)
     # Follow links marked nofollow (on the link, or page-wide by meta or X-Robots-Tag).
     follow_nofollow = models.BooleanField(default=False)
+    # {"url", "events", "progress_seconds"} (isidorus/scrapings/webhooks/), or None.
+    webhook = models.JSONField(null=True, blank=True)
     sitemap = models.CharField(
         max_length=7, choices=SitemapMode.choices, default=SitemapMode.INCLUDE
     )
@@ -337,3 +339,42 @@ class ImageDescription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]} {self.provider}/{self.model}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    GIVEN_UP = "given_up"
+
+
+class WebhookDelivery(models.Model):
+    """One webhook event of a job and its delivery (isidorus/scrapings/webhooks/)."""
+
+    scraping = models.ForeignKey(
+        Scraping, on_delete=models.CASCADE, related_name="webhook_deliveries", verbose_name="job"
+    )
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=32)
+    # One row per event of a job: the event's name, or "job.progress:<n>".
+    event_key = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=9, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the pending delivery is due: its message is published for then. The sweeper
+    # publishes again a delivery overdue by minutes (its message was lost).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scraping", "event_key"], name="delivery_job_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} of {self.scraping_id}: {self.status}"

@@ -70,6 +70,7 @@ class ScrapingDetail:
     respect_robots: bool
     follow_nofollow: bool
     sitemap: str
+    webhook: dict[str, Any] | None
     summarize: bool
     describe_images: bool
     token_budget: int | None
@@ -175,6 +176,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         respect_robots=job.respect_robots,
         follow_nofollow=job.follow_nofollow,
         sitemap=job.sitemap,
+        webhook=job.webhook,
         summarize=job.summarize,
         describe_images=job.describe_images,
         token_budget=job.token_budget,

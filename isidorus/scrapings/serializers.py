@@ -17,9 +17,19 @@ from isidorus.crawling.scope import validate_patterns
 from isidorus.crawling.urls import canonicalize
 from isidorus.integrations.network_policy import url_address_problem
 from isidorus.scrapings.exports.formats import FORMATS
-from isidorus.scrapings.models import Image, JobStatus, Link, Outcome, Page, Scope, SitemapMode
+from isidorus.scrapings.models import (
+    Image,
+    JobStatus,
+    Link,
+    Outcome,
+    Page,
+    Scope,
+    SitemapMode,
+    WebhookDelivery,
+)
 from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion
 from isidorus.scrapings.selectors import MAX_TOP_TERMS, TOP_TERMS
+from isidorus.scrapings.webhooks.events import DEFAULT_EVENTS, EVENTS
 
 MAX_PATTERNS = 50
 MAX_TERM_PREFIX_LENGTH = 100
@@ -54,6 +64,40 @@ def _pattern_list(help_text: str) -> serializers.ListField:
     )
 
 
+class WebhookOptionSerializer(serializers.Serializer[Any]):
+    url = serializers.CharField(
+        max_length=2000,
+        help_text="Where events are POSTed. Checked against the address policy now and on "
+        "every connection; redirects are not followed.",
+    )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENTS),
+        default=list(DEFAULT_EVENTS),
+        allow_empty=False,
+        help_text="Default: job.started, job.completed, job.failed, job.cancelled.",
+    )
+    progress_seconds = serializers.IntegerField(
+        min_value=settings.WEBHOOK_MIN_PROGRESS_SECONDS,
+        max_value=86400,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="With job.progress: at most one progress event this often (default 30).",
+    )
+
+    def validate_url(self, value: str) -> str:
+        canonical = canonicalize(value)
+        if canonical is None:
+            raise serializers.ValidationError("is not an http(s) URL")
+        problem = url_address_problem(canonical)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return canonical
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
 class ScrapingStartSerializer(serializers.Serializer[Any]):
     url = serializers.CharField(help_text="The start URL (http or https).")
     depth = serializers.IntegerField(
@@ -82,6 +126,13 @@ class ScrapingStartSerializer(serializers.Serializer[Any]):
     )
     summarize = serializers.BooleanField(default=True)
     describe_images = serializers.BooleanField(default=True)
+    webhook = WebhookOptionSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Signed POSTs of the job's events (create your secret first: "
+        "POST /api/v1/webhook-secret/).",
+    )
     token_budget = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=10**9,
         help_text="Optional cap on LLM tokens (in + out) spent on this job's enrichment.",
@@ -215,6 +266,7 @@ class ScrapingSerializer(serializers.Serializer[Any]):
     respect_robots = serializers.BooleanField(read_only=True)
     follow_nofollow = serializers.BooleanField(read_only=True)
     sitemap = serializers.ChoiceField(choices=SitemapMode.choices, read_only=True)
+    webhook = WebhookOptionSerializer(read_only=True, allow_null=True)
     summarize = serializers.BooleanField(read_only=True)
     describe_images = serializers.BooleanField(read_only=True)
     token_budget = serializers.IntegerField(read_only=True, allow_null=True)
@@ -435,3 +487,17 @@ class SearchHitSerializer(serializers.Serializer[Any]):
 
 class SearchResultListSerializer(_CursorPageSerializer):
     results = SearchHitSerializer(many=True)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "event_id", "event", "status", "attempts", "last_status_code", "last_error",
+            "created_at", "delivered_at", "next_attempt_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookDeliveryListSerializer(_CursorPageSerializer):
+    results = WebhookDeliverySerializer(many=True)

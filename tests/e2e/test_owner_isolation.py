@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from isidorus.accounts.models import ApiKey
+from isidorus.accounts.models import ApiKey, WebhookSecret
 from isidorus.accounts.services import api_key_create
 from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.models import Image, Link, Page, Scraping
@@ -216,6 +216,27 @@ def _own_export(me: Owner, other: Owner, path: str) -> None:
     assert foreign.status_code == 404
 
 
+def _own_webhook_secret(me: Owner, other: Owner, path: str) -> None:
+    created = _call(me, other, "POST", path)
+    assert created.status_code == 201
+    mine = WebhookSecret.objects.get(owner__username=me.name)
+    assert mine.secret == created.json()["secret"]
+    theirs = WebhookSecret.objects.filter(owner__username=other.name).first()
+    assert theirs is None or theirs.secret != mine.secret
+
+
+def _own_webhook_secret_state(me: Owner, other: Owner, path: str) -> None:
+    state = _call(me, other, "GET", path).json()
+    assert state["exists"] == WebhookSecret.objects.filter(owner__username=me.name).exists()
+    assert "secret" not in state
+
+
+def _own_deliveries(me: Owner, other: Owner, path: str) -> None:
+    assert _results(_call(me, other, "GET", path)) == []
+    foreign = _call(me, other, "GET", path.replace(me.job_id, other.job_id))
+    assert foreign.status_code == 404
+
+
 def _own_search(me: Owner, other: Owner, path: str) -> None:
     hits = _results(_call(me, other, "GET", path, data={"q": WORD, "page_size": 50}))
     assert {hit["scraping"] for hit in hits} == {me.job_id}
@@ -260,6 +281,9 @@ OWN_CHECKS: dict[tuple[str, str], Callable[[Owner, Owner, str], None]] = {
     ("scrapings/<str:job_id>/links/", "GET"): _own_links,
     ("scrapings/<str:job_id>/images/", "GET"): _own_images,
     ("scrapings/<str:job_id>/export/", "GET"): _own_export,
+    ("scrapings/<str:job_id>/webhook-deliveries/", "GET"): _own_deliveries,
+    ("webhook-secret/", "GET"): _own_webhook_secret_state,
+    ("webhook-secret/", "POST"): _own_webhook_secret,
     ("search/", "GET"): _own_search,
     ("keys/", "GET"): _own_keys,
     ("keys/", "POST"): _own_key_created,

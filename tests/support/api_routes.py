@@ -10,6 +10,7 @@ JOB, PAGE = str(uuid.uuid4()), "1"
 API_REQUESTS = {
     "api-keys": [("get", "keys/"), ("post", "keys/")],
     "api-key-revoke": [("delete", "keys/1/")],
+    "webhook-secret": [("get", "webhook-secret/"), ("post", "webhook-secret/")],
     "scrapings": [("get", "scrapings/"), ("post", "scrapings/")],
     "scraping-detail": [("get", f"scrapings/{JOB}/"), ("delete", f"scrapings/{JOB}/")],
     "scraping-pages": [("get", f"scrapings/{JOB}/pages/")],
@@ -19,6 +20,7 @@ API_REQUESTS = {
     "scraping-links": [("get", f"scrapings/{JOB}/links/")],
     "scraping-images": [("get", f"scrapings/{JOB}/images/")],
     "scraping-export": [("get", f"scrapings/{JOB}/export/")],
+    "scraping-webhook-deliveries": [("get", f"scrapings/{JOB}/webhook-deliveries/")],
     "search": [("get", "search/?q=page")],
 }
 ADMIN_REQUESTS = [

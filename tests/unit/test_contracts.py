@@ -12,6 +12,7 @@ from config.queues import STAGES, queue_name
 from isidorus.contracts import (
     ALL_TASKS,
     CONTRACTS,
+    DELIVER_WEBHOOK,
     EXPAND,
     EXTRACT_IMAGE,
     SCRAPE,
@@ -22,6 +23,7 @@ from isidorus.contracts import (
     PageEntry,
     ScrapeBody,
     SummaryBody,
+    WebhookBody,
     WriteBody,
     contract_named,
 )
@@ -63,6 +65,7 @@ SAMPLES: list[tuple[Any, Any]] = [
     (WRITE, WriteBody(JOB, "batch-1", f"staging/{JOB}/batch-1.json.gz", ("page:ab", "page:cd"))),
     (SUMMARIZE, SummaryBody(JOB, (3, 1))),
     (EXTRACT_IMAGE, ImageBody(JOB, (7,), attempt=2)),
+    (DELIVER_WEBHOOK, WebhookBody(42)),
 ]
 
 

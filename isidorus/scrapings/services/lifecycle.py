@@ -16,6 +16,8 @@ from isidorus.scrapings.jobs import forget_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Scraping
 from isidorus.scrapings.services.unfinished import job_record_unfinished
 from isidorus.scrapings.staging import stage_delete_job
+from isidorus.scrapings.webhooks.events import CANCELLED as CANCELLED_EVENT
+from isidorus.scrapings.webhooks.events import webhook_emit
 
 logger = logging.getLogger(__name__)
 CANCELLED_REASON = "cancelled by its owner"
@@ -43,6 +45,7 @@ def scraping_cancel(*, job: Scraping) -> None:
         status=JobStatus.CANCELLED, status_reason=CANCELLED_REASON, finished_at=timezone.now()
     )
     job_record_unfinished(job_id, CANCELLED)
+    webhook_emit(job_id, CANCELLED_EVENT)
 
 
 def _image_objects_only_this_job_uses(job_id: str) -> list[str]:

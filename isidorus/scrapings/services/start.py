@@ -37,6 +37,7 @@ class StartRequest:
     respect_robots: bool = True
     follow_nofollow: bool = False
     sitemap: str = "include"
+    webhook: dict[str, Any] | None = None
     summarize: bool = True
     describe_images: bool = True
     token_budget: int | None = None
@@ -86,6 +87,7 @@ def scraping_start(*, owner: Any, request: StartRequest) -> tuple[Scraping, bool
             respect_robots=request.respect_robots,
             follow_nofollow=request.follow_nofollow,
             sitemap=request.sitemap,
+            webhook=request.webhook,
             summarize=request.summarize,
             describe_images=request.describe_images,
             token_budget=request.token_budget,

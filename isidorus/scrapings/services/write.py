@@ -29,6 +29,7 @@ from isidorus.scrapings.services.batch_effects import batch_effects_apply
 from isidorus.scrapings.services.enrichment_dispatch import enrichment_for_batch
 from isidorus.scrapings.services.finish import items_close
 from isidorus.scrapings.staging import StagedBatchUnreadable, stage_delete, stage_get
+from isidorus.scrapings.webhooks.events import webhook_progress
 
 logger = logging.getLogger(__name__)
 
@@ -306,4 +307,5 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
     report = write_records(job_id=job_id, batch_id=batch_id, payload=payload, items=items)
     if payload is not None and not report.dropped:
         stage_delete(key)
+        webhook_progress(job_id)
     return report
