@@ -62,8 +62,7 @@ def _weights(text: str, title: str) -> dict[str, float]:
 def extractive_summary(text: str, *, title: str = "", sentences: int = 3) -> str:
     """Up to `sentences` sentences of `text`, in page order; "" for a page without text."""
     every_sentence = split_sentences(text)
-    if len(every_sentence) <= sentences:
-        return " ".join(every_sentence)
+    # Headings and labels are left out, unless the page has nothing else.
     candidates = [s for s in every_sentence if not _is_heading_like(s)] or every_sentence
     if len(candidates) <= sentences:
         return " ".join(candidates)

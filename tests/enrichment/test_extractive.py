@@ -25,7 +25,8 @@ def test_sentences_stay_in_page_order() -> None:
 
 
 def test_a_short_page_is_its_own_summary_and_an_empty_page_has_none() -> None:
-    assert extractive_summary("Alpha page. To B", sentences=3) == "Alpha page. To B"
+    assert extractive_summary("Alpha page. To B", sentences=3) == "Alpha page."  # "To B": a label
+    assert extractive_summary("Contact", sentences=3) == "Contact"  # nothing else to say
     assert extractive_summary("   ", sentences=3) == ""
 
 
