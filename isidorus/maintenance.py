@@ -3,7 +3,6 @@ dead-letter drainer (poison messages become failed pages, so their job still end
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ from isidorus.contracts import (
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
+from isidorus.integrations.dead_letters import decode_celery_message
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.models import DeliveryStatus, JobStatus, Scraping, WebhookDelivery
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
@@ -117,19 +117,6 @@ def _recover_launches(stall: float) -> dict[str, str]:
     return actions
 
 
-def _decode_celery_message(raw: str) -> tuple[str, Any] | None:
-    """(task name, first positional argument) of a Celery message taken from SQS."""
-    try:
-        envelope = json.loads(base64.b64decode(raw))
-        body = envelope["body"]
-        if envelope.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        args = json.loads(body)[0]
-        return str(envelope["headers"]["task"]), args[0] if args else None
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
-
-
 def _poisoned_items(task: str, argument: Any) -> tuple[str, list[str]] | None:
     """(job id, the work items) of a dead-lettered scrape, expand or write message."""
     if not isinstance(argument, dict) or not isinstance(argument.get("job"), str):
@@ -199,7 +186,7 @@ def drain_dead_letters(*, max_messages: int = 200) -> int:
             if not messages:
                 break
             for message in messages:
-                decoded = _decode_celery_message(message["Body"])
+                decoded = decode_celery_message(message["Body"])
                 if decoded is None or not _record_dead_letter(*decoded):
                     logger.error("dead letter in %s is not a known task message; dropped", stage)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

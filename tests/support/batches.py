@@ -18,7 +18,7 @@ from isidorus.enrichment.images import extract_images
 from isidorus.enrichment.summaries import summarize_pages
 from isidorus.integrations import job_table
 from isidorus.integrations.aws import sqs_client
-from isidorus.maintenance import _decode_celery_message
+from isidorus.integrations.dead_letters import decode_celery_message
 from isidorus.scrapings.models import Image, Page, Scraping
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -102,7 +102,7 @@ def take(stage: str) -> list[tuple[str, Any]]:
         if not messages:
             return taken
         for message in messages:
-            decoded = _decode_celery_message(message["Body"])
+            decoded = decode_celery_message(message["Body"])
             assert decoded is not None
             taken.append(decoded)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
