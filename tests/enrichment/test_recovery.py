@@ -10,7 +10,7 @@ from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, queue_name
 from isidorus import job_state
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
-from isidorus.maintenance import _decode_celery_message
+from isidorus.integrations.dead_letters import decode_celery_message
 from isidorus.scrapings.models import Image, Page
 from tests.enrichment.helpers import add_image, add_page, counters, new_job, open_items, status
 
@@ -32,7 +32,7 @@ def _take_messages(stage: str) -> list[tuple[str, Any] | None]:
     for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
         "Messages", []
     ):
-        found.append(_decode_celery_message(message["Body"]))
+        found.append(decode_celery_message(message["Body"]))
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found
 
