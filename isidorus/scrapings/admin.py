@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from redis import RedisError
 
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
@@ -48,7 +50,11 @@ class ScrapingAdmin(_ReadOnlyAdmin):
 
     @admin.display(description="pages: done of admitted (fetched, failed, skipped)")
     def progress(self, job: Scraping) -> str:
-        live = job_progress(str(job.pk))
+        try:
+            live = job_progress(str(job.pk))
+        except (BotoCoreError, ClientError, RedisError):
+            # The list must load even while DynamoDB or Redis does not answer.
+            return "unavailable"
         done = live["fetched"] + live["failed"] + live["skipped"]
         return (
             f"{done} of {done + live['open']} "

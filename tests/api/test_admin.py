@@ -59,7 +59,7 @@ def test_admin_lists_and_searches_keys(admin_client_logged_in: Client, make_user
 
 
 def test_staff_see_every_owners_jobs_in_the_admin(
-    admin_client_logged_in: Client, make_user: Any
+    admin_client_logged_in: Client, make_user: Any, aws_resources: Any, redis_clean: Any
 ) -> None:
     from isidorus.scrapings.models import Scraping
 
@@ -110,3 +110,16 @@ def test_jobs_are_cancelled_through_the_service_and_never_deleted_as_bare_rows(
     queued.refresh_from_db()
     done.refresh_from_db()
     assert (queued.status, done.status) == (JobStatus.CANCELLED, JobStatus.COMPLETED)
+
+
+def test_the_job_list_loads_while_dynamodb_does_not_answer(
+    admin_client_logged_in: Client, make_user: Any, settings: Any
+) -> None:
+    """A table that does not exist stands for DynamoDB failing: the list still loads."""
+    from isidorus.scrapings.models import Scraping
+
+    settings.JOBS_TABLE = "isidorus-no-such-table"
+    Scraping.objects.create(owner=make_user("ivy"), url="http://127.0.0.1:1/ivys")
+    page = admin_client_logged_in.get("/admin/scrapings/scraping/")
+    assert page.status_code == 200
+    assert "unavailable" in page.content.decode()
