@@ -246,7 +246,8 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 5.0, minimum=0.1)
 WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 WEBHOOK_READ_TIMEOUT = env_float("WEBHOOK_READ_TIMEOUT", 10.0, minimum=0.1)
-WEBHOOK_MIN_PROGRESS_SECONDS = 5
+# The shortest `progress_seconds` a job may ask for.
+WEBHOOK_MIN_PROGRESS_SECONDS = env_int("WEBHOOK_MIN_PROGRESS_SECONDS", 5, minimum=1)
 
 # --- Failed authentications per client address (isidorus/accounts/auth_failures.py) -----
 # After this many failed authentications (API keys and admin logins together) from one

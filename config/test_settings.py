@@ -26,6 +26,8 @@ TEST_ENVIRONMENT = {
     "REAPER_STALL_SECONDS": "30",
     "REAPER_INTERVAL_SECONDS": "5",
     "CRAWL_RETRY_BASE_SECONDS": "0.5",
+    # The webhook test watches progress events a second apart.
+    "WEBHOOK_MIN_PROGRESS_SECONDS": "1",
     # Most tests start scraper and writer workers only; enrichment tests turn this on.
     "ISIDORUS_ENRICHMENT_ENABLED": "false",
 }

@@ -11,6 +11,7 @@ from isidorus import job_state
 from isidorus.crawling.scope import Scope, UrlFilter, as_scope
 from isidorus.integrations import job_table
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping, SitemapMode
+from isidorus.scrapings.webhooks.options import STARTED, progress_every
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class JobConfig:
     summarize: bool = False
     describe_images: bool = False
     token_budget: int | None = None
+    # Seconds between `job.progress` webhook events, None when the job wants none.
+    progress_every: int | None = None
 
     @functools.cached_property
     def url_filter(self) -> UrlFilter:
@@ -60,6 +63,7 @@ def _cached_config(job_id: str) -> JobConfig | None:
         summarize=row.summarize,
         describe_images=row.describe_images,
         token_budget=row.token_budget,
+        progress_every=progress_every(row.webhook),
     )
 
 
@@ -79,7 +83,7 @@ def job_mark_running(job_id: str) -> None:
         Scraping.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
-        from isidorus.scrapings.webhooks.events import STARTED, webhook_emit
+        from isidorus.scrapings.webhooks.events import webhook_emit
 
         webhook_emit(job_id, STARTED)
 

@@ -29,7 +29,7 @@ from isidorus.scrapings.models import (
 )
 from isidorus.scrapings.search import MAX_QUERY_LENGTH, Inclusion
 from isidorus.scrapings.selectors import MAX_TOP_TERMS, TOP_TERMS
-from isidorus.scrapings.webhooks.events import DEFAULT_EVENTS, EVENTS
+from isidorus.scrapings.webhooks.options import DEFAULT_EVENTS, EVENTS
 
 MAX_PATTERNS = 50
 MAX_TERM_PREFIX_LENGTH = 100

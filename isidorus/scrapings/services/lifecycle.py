@@ -16,8 +16,8 @@ from isidorus.scrapings.jobs import forget_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Scraping
 from isidorus.scrapings.services.unfinished import job_record_unfinished
 from isidorus.scrapings.staging import stage_delete_job
-from isidorus.scrapings.webhooks.events import CANCELLED as CANCELLED_EVENT
 from isidorus.scrapings.webhooks.events import webhook_emit
+from isidorus.scrapings.webhooks.options import CANCELLED as CANCELLED_EVENT
 
 logger = logging.getLogger(__name__)
 CANCELLED_REASON = "cancelled by its owner"

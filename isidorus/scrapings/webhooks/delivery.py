@@ -35,7 +35,7 @@ from isidorus.contracts import DELIVER_WEBHOOK, MAX_DELAY_SECONDS, WebhookBody
 from isidorus.integrations.guarded_http import blocked_in, guarded_pool_manager
 from isidorus.publishing import publish
 from isidorus.scrapings.models import DeliveryStatus, WebhookDelivery
-from isidorus.scrapings.webhooks.events import TERMINAL_EVENTS
+from isidorus.scrapings.webhooks.options import TERMINAL_EVENTS
 from isidorus.scrapings.webhooks.signing import SIGNATURE_HEADER, signature_header
 
 logger = logging.getLogger(__name__)

@@ -23,17 +23,11 @@ from isidorus.contracts import DELIVER_WEBHOOK, WebhookBody
 from isidorus.integrations.job_table import job_item_get
 from isidorus.integrations.redis_client import get_redis
 from isidorus.publishing import publish
-from isidorus.scrapings.models import JobStatus, Scraping, WebhookDelivery
+from isidorus.scrapings.jobs import job_config
+from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping, WebhookDelivery
 from isidorus.scrapings.selectors import counters_from_item
+from isidorus.scrapings.webhooks.options import CANCELLED, COMPLETED, FAILED, PROGRESS
 
-STARTED = "job.started"
-COMPLETED = "job.completed"
-FAILED = "job.failed"
-CANCELLED = "job.cancelled"
-PROGRESS = "job.progress"
-EVENTS = (STARTED, COMPLETED, FAILED, CANCELLED, PROGRESS)
-DEFAULT_EVENTS = (STARTED, COMPLETED, FAILED, CANCELLED)
-TERMINAL_EVENTS = frozenset({COMPLETED, FAILED, CANCELLED})
 EVENT_OF_STATUS = {
     JobStatus.COMPLETED: COMPLETED,
     JobStatus.COMPLETED_WITH_ERRORS: COMPLETED,
@@ -57,15 +51,27 @@ def webhook_emit_status(job_id: str, status: str) -> None:
 
 
 def webhook_progress(job_id: str) -> None:
-    """A `job.progress` event, if the job wants them and the last is old enough."""
-    job = Scraping.objects.filter(pk=job_id).only("webhook").first()
-    if job is None or not job.webhook or PROGRESS not in job.webhook.get("events", ()):
+    """A `job.progress` event, if the job wants them, the last is old enough, and the
+    job is not terminal yet."""
+    config = job_config(job_id)
+    every = config.progress_every if config is not None else None
+    if every is None:
         return
-    every = int(job.webhook.get("progress_seconds") or 30)
     # One process wins each window; the row key makes a repeat harmless anyway.
     if not get_redis().set(f"webhook-progress:{{{job_id}}}", "1", nx=True, ex=every):
         return
-    _record(job_id, PROGRESS, f"{PROGRESS}:{uuid.uuid4().hex}")
+    with transaction.atomic():
+        # The row lock orders this against `job_finish`'s status update: either this
+        # event is recorded first (and the terminal event waits for it), or the job is
+        # already terminal and progress is over.
+        live = (
+            Scraping.objects.select_for_update()
+            .filter(pk=job_id)
+            .exclude(status__in=TERMINAL_STATUSES)
+            .values_list("pk", flat=True)
+        )
+        if live.first() is not None:
+            _record(job_id, PROGRESS, f"{PROGRESS}:{uuid.uuid4().hex}")
 
 
 def _record(job_id: str, event: str, key: str) -> None:
