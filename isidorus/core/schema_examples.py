@@ -40,7 +40,14 @@ _COUNTERS = {
         "enrichment_token_budget_exhausted": 0,
     },
 }  # fmt: skip
-_JOB_DETAIL = {**_JOB, "duration_seconds": 100.0, "pages_per_second": 1.8, "counters": _COUNTERS}
+_PROGRESS = {
+    "pages": {"done": 193, "open": 41, "admitted": 234},
+    "enrichment": {"done": 237, "open": 12, "admitted": 249},
+}
+_JOB_DETAIL = {
+    **_JOB, "duration_seconds": 100.0, "pages_per_second": 1.8, "counters": _COUNTERS,
+    "progress": _PROGRESS,
+}  # fmt: skip
 _PAGE = {
     "id": 4711, "url": f"{ORIGIN}/guide/install.html", "final_url": f"{ORIGIN}/guide/install.html",
     "status_code": 200, "title": "Installing Larkspur", "depth": 1, "parent_url": f"{ORIGIN}/",

@@ -68,3 +68,9 @@ def is_open(job_id: str, item: str) -> bool:
 
 def open_count(job_id: str) -> int:
     return int(get_redis().hlen(job_key(job_id, "open")))
+
+
+def open_by_kind(job_id: str) -> dict[str, int]:
+    """How many items of each kind (items.py names) the job holds open."""
+    flat = run("open_by_kind", [job_key(job_id, "open")], [])
+    return {as_text(kind): int(count) for kind, count in zip(flat[::2], flat[1::2], strict=True)}

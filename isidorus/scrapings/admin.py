@@ -12,7 +12,7 @@ from redis import RedisError
 
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel, scraping_delete
-from isidorus.scrapings.services.summary import job_progress
+from isidorus.scrapings.services.summary import job_live
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs; subscripting fails at run time
@@ -51,14 +51,15 @@ class ScrapingAdmin(_ReadOnlyAdmin):
     @admin.display(description="pages: done of admitted (fetched, failed, skipped)")
     def progress(self, job: Scraping) -> str:
         try:
-            live = job_progress(str(job.pk))
+            live = job_live(str(job.pk))
         except (BotoCoreError, ClientError, RedisError):
             # The list must load even while DynamoDB or Redis does not answer.
             return "unavailable"
-        done = live["fetched"] + live["failed"] + live["skipped"]
+        pages, counters = live.progress.pages, live.counters
+        admitted = "?" if pages.admitted is None else str(pages.admitted)
         return (
-            f"{done} of {done + live['open']} "
-            f"({live['fetched']} fetched, {live['failed']} failed, {live['skipped']} skipped)"
+            f"{pages.done} of {admitted} "
+            f"({counters.fetched} fetched, {counters.failed} failed, {counters.skipped} skipped)"
         )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings.models import Image, JobTerm, Link, Page, Scraping
+from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobTerm, Link, Page, Scraping
+from isidorus.scrapings.progress import JobProgress, job_progress_of
 
 TOP_TERMS = 50
 MAX_TOP_TERMS = 500
@@ -82,6 +83,7 @@ class ScrapingDetail:
     duration_seconds: float | None
     pages_per_second: float | None
     counters: Counters
+    progress: JobProgress
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -165,6 +167,13 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         end = finished_at or now or timezone.now()
         duration = round(max(0.0, (end - started_at).total_seconds()), 3)
         rate = round(counters.fetched / duration, 3) if duration > 0 else None
+    status = str(item.get("status") or job.status)
+    progress = job_progress_of(
+        str(job.pk),
+        pages_done=counters.fetched + counters.failed + counters.skipped,
+        enrichment=counters.enrichment,
+        terminal=status in TERMINAL_STATUSES,
+    )
     return ScrapingDetail(
         id=job.pk,
         url=job.url,
@@ -180,7 +189,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         summarize=job.summarize,
         describe_images=job.describe_images,
         token_budget=job.token_budget,
-        status=str(item.get("status") or job.status),
+        status=status,
         status_reason=str(item.get("status_reason") or job.status_reason),
         created_at=job.created_at,
         started_at=started_at,
@@ -188,6 +197,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         duration_seconds=duration,
         pages_per_second=rate,
         counters=counters,
+        progress=progress,
     )
 
 

@@ -302,12 +302,26 @@ class CountersSerializer(serializers.Serializer[Any]):
     )
 
 
+class StageProgressSerializer(serializers.Serializer[Any]):
+    done = serializers.IntegerField(help_text="Items finished (written, failed or skipped).")
+    open = serializers.IntegerField(
+        allow_null=True, help_text="Items admitted and not finished yet; null while unknown."
+    )
+    admitted = serializers.IntegerField(allow_null=True, help_text="done + open.")
+
+
+class JobProgressSerializer(serializers.Serializer[Any]):
+    pages = StageProgressSerializer(help_text="Pages: done of admitted (grows as links are found).")
+    enrichment = StageProgressSerializer(help_text="Summaries and images: done of admitted.")
+
+
 class ScrapingDetailSerializer(ScrapingSerializer):
-    """A job with its live status, timestamps and counters (from DynamoDB)."""
+    """A job with its live status, timestamps, counters (DynamoDB) and progress."""
 
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     pages_per_second = serializers.FloatField(read_only=True, allow_null=True)
     counters = CountersSerializer(read_only=True)
+    progress = JobProgressSerializer(read_only=True)
 
 
 def selected_fields(

@@ -217,3 +217,22 @@ def test_activate_after_burial_does_not_resurrect_the_job(job_id: str, redis_cle
     job_state.activate(job_id)
     assert not job_state.state_exists(job_id)
     assert redis_clean.zscore(job_state.ACTIVE_JOBS, job_id) is None
+
+
+def test_open_items_are_counted_by_kind_for_progress(job_id: str, redis_clean: Any) -> None:
+    from isidorus.scrapings.progress import job_progress_of
+
+    open_pages(job_id, "a", "b", "c")
+    job_state.open_new(
+        job_id,
+        {"summary:1": {}, "summary:2": {}, "image:9": {}, f"expand:{'f' * 8}:2": {}},
+    )
+    job_state.close(job_id=job_id, items=["page:c"])
+    assert job_state.open_by_kind(job_id) == {"page": 2, "summary": 2, "image": 1, "expand": 1}
+    progress = job_progress_of(
+        job_id, pages_done=5, enrichment={"summaries": 4, "images_failed": 1}, terminal=False
+    )
+    assert (progress.pages.done, progress.pages.open, progress.pages.admitted) == (5, 3, 8)
+    assert (progress.enrichment.done, progress.enrichment.admitted) == (5, 8)
+    finished = job_progress_of(job_id, pages_done=5, enrichment={}, terminal=True)
+    assert (finished.pages.open, finished.enrichment.open) == (0, 0)

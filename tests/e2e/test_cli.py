@@ -1,10 +1,13 @@
-"""`manage.py crawl`: the API's options and validation, and Ctrl-C stops the job too."""
+"""`manage.py crawl`: the API's options and validation, and Ctrl-C stops the job too;
+`manage.py jobs` and `manage.py job ID` read any job back."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +74,33 @@ def test_ctrl_c_while_waiting_cancels_the_job(
     assert job_item_get(str(job.pk))["status"] == "CANCELLED"  # type: ignore[index]
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
+
+
+def test_jobs_lists_and_job_prints_any_job(aws_resources: Any, redis_clean: Any) -> None:
+    call_command("crawl", "http://127.0.0.1:9/", "--user", "alice", stdout=StringIO())
+    call_command("crawl", "http://127.0.0.1:9/other", "--user", "bob", stdout=StringIO())
+    alice_job = Scraping.objects.get(owner__username="alice")
+
+    listed = StringIO()
+    call_command("jobs", stdout=listed)
+    lines = listed.getvalue().splitlines()
+    assert len(lines) == 3  # the header, then both owners' jobs, newest first
+    assert "bob" in lines[1]
+    assert "alice" in lines[2]
+    only_alice = StringIO()
+    call_command("jobs", "--user", "alice", stdout=only_alice)
+    assert str(alice_job.pk) in only_alice.getvalue()
+    assert "bob" not in only_alice.getvalue()
+
+    printed = StringIO()
+    call_command("job", str(alice_job.pk), stdout=printed)
+    assert f"job:     {alice_job.pk}  http://127.0.0.1:9/" in printed.getvalue()
+    assert "status:  QUEUED" in printed.getvalue()
+    as_json = StringIO()
+    call_command("job", str(alice_job.pk), "--json", stdout=as_json)
+    summary = json.loads(as_json.getvalue())
+    assert (summary["id"], summary["status"]) == (str(alice_job.pk), "QUEUED")
+    with pytest.raises(CommandError, match="no job"):
+        call_command("job", "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(CommandError, match="not a job id"):
+        call_command("job", "nope")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Count
 
-from isidorus import job_state
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings.models import Image, Link, Page, Scraping
-from isidorus.scrapings.selectors import term_totals
+from isidorus.scrapings.models import TERMINAL_STATUSES, Image, Link, Page, Scraping
+from isidorus.scrapings.progress import JobProgress, job_progress_of
+from isidorus.scrapings.selectors import Counters, counters_from_item, term_totals
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -20,15 +21,25 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
     return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
 
 
-def job_progress(job_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LiveJob:
+    status: str
+    counters: Counters
+    progress: JobProgress
+
+
+def job_live(job_id: str) -> LiveJob:
+    """The job's status, counters and progress as the status endpoint reports them."""
     item = job_item_get(job_id) or {}
-    return {
-        "status": item.get("status", "UNKNOWN"),
-        "fetched": int(item.get("pages_fetched", 0)),
-        "failed": int(item.get("pages_failed", 0)),
-        "skipped": int(item.get("pages_skipped", 0)),
-        "open": job_state.open_count(job_id),
-    }
+    status = str(item.get("status", "UNKNOWN"))
+    counters = counters_from_item(item)
+    progress = job_progress_of(
+        job_id,
+        pages_done=counters.fetched + counters.failed + counters.skipped,
+        enrichment=counters.enrichment,
+        terminal=status in TERMINAL_STATUSES,
+    )
+    return LiveJob(status, counters, progress)
 
 
 def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
@@ -66,3 +77,27 @@ def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
         "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
         "pages_per_second": round(fetched / elapsed, 2) if elapsed else None,
     }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """`job_summary` as the CLI prints it."""
+    pages = summary["pages"]
+    reason = f" ({summary['reason']})" if summary["reason"] else ""
+    lines = [
+        f"job:     {summary['id']}  {summary['url']}",
+        f"status:  {summary['status']}{reason}",
+        f"pages:   {pages['fetched']} fetched, {pages['failed']} failed, "
+        f"{pages['skipped']} skipped",
+    ]
+    for kind in ("failed", "skipped"):
+        for name, count in sorted(pages[f"{kind}_by_reason"].items()):
+            lines.append(f"         {kind} {name}: {count}")
+    terms = ", ".join(f"{t['term']} ({t['count']})" for t in summary["top_terms"])
+    rate = summary["pages_per_second"]
+    lines += [
+        f"terms:   {terms or '-'}",
+        f"links:   {summary['links']}   images: {summary['images']}"
+        f"   summaries: {summary['summaries']}",
+        f"elapsed: {summary['elapsed_seconds']}s" + (f"   {rate} pages/s" if rate else ""),
+    ]
+    return lines

@@ -12,10 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from isidorus.integrations.job_table import TERMINAL
 from isidorus.scrapings.serializers import ScrapingStartSerializer
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel
+from isidorus.scrapings.services.progress_line import progress_line
 from isidorus.scrapings.services.start import StartRefused, StartRequest, scraping_start
-from isidorus.scrapings.services.summary import job_progress, job_summary
-
-BAR_WIDTH = 30
+from isidorus.scrapings.services.summary import job_live, job_summary, summary_lines
 
 
 class Command(BaseCommand):
@@ -84,7 +83,8 @@ class Command(BaseCommand):
             except AlreadyFinished:
                 self.stdout.write(f"\njob {job_id}: had already finished")
         summary = job_summary(job_id)
-        self._print_summary(summary)
+        for line in summary_lines(summary):
+            self.stdout.write(line)
         if options["json"]:
             self.stdout.write(json.dumps(summary, sort_keys=True))
 
@@ -93,49 +93,18 @@ class Command(BaseCommand):
         interactive = sys.stdout.isatty()
         last_line = ""
         while True:
-            progress = job_progress(job_id)
-            done = progress["fetched"] + progress["failed"] + progress["skipped"]
+            live = job_live(job_id)
             elapsed = time.monotonic() - started
-            total = done + progress["open"]
-            filled = int(BAR_WIDTH * done / total) if total else 0
-            line = (
-                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} work items "
-                f"({progress['fetched']} fetched, {progress['failed']} failed, "
-                f"{progress['skipped']} skipped) "
-                f"{progress['fetched'] / max(elapsed, 0.001):.1f} pages/s"
-            )
+            line = progress_line(live.progress, elapsed)
             if interactive:
                 self.stdout.write("\r" + line, ending="")
             elif line != last_line:
                 self.stdout.write(line)
             last_line = line
-            if progress["status"] in TERMINAL:
+            if live.status in TERMINAL:
                 break
             if elapsed > timeout:
                 raise CommandError(f"job {job_id} did not finish in {timeout:.0f}s")
             time.sleep(0.5)
         if interactive:
             self.stdout.write("")
-
-    def _print_summary(self, summary: dict[str, Any]) -> None:
-        pages = summary["pages"]
-        write = self.stdout.write
-        write(
-            f"status:  {summary['status']}"
-            + (f" ({summary['reason']})" if summary["reason"] else "")
-        )
-        write(
-            f"pages:   {pages['fetched']} fetched, {pages['failed']} failed, "
-            f"{pages['skipped']} skipped"
-        )
-        for kind in ("failed", "skipped"):
-            for reason, count in sorted(pages[f"{kind}_by_reason"].items()):
-                write(f"         {kind} {reason}: {count}")
-        terms = ", ".join(f"{t['term']} ({t['count']})" for t in summary["top_terms"])
-        write(f"terms:   {terms or '-'}")
-        write(
-            f"links:   {summary['links']}   images: {summary['images']}"
-            f"   summaries: {summary['summaries']}"
-        )
-        rate = summary["pages_per_second"]
-        write(f"elapsed: {summary['elapsed_seconds']}s" + (f"   {rate} pages/s" if rate else ""))
