@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down services-up lint format bench bench-api bench-audit bench-extract bench-content bench-export migrate
+.PHONY: run test install stack-up stack-down browser services-up lint format bench bench-api bench-audit bench-extract bench-content bench-export migrate
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ install: $(INSTALLED)
 
 stack-up:
 	bash scripts/stack.sh up
+
+## Debian's chromium and chromium-driver, for the dashboard's browser test (apt when missing).
+browser:
+	bash scripts/stack.sh browser
 
 stack-down:
 	bash scripts/services.sh down
@@ -51,13 +55,15 @@ FORMAT ?= text
 ## The main job: start everything, check every queue answers, crawl URL (default: the demo site).
 run: services-up
 	@$(RUN_ENV) $(VENV_PY) manage.py smoke
+	@$(RUN_ENV) $(VENV_PY) manage.py demo_account --url http://127.0.0.1:8000/dashboard/ > .stack/demo-login.txt
 	@$(RUN_ENV) $(VENV_PY) manage.py crawl "$(URL)" --depth $(DEPTH) --max-pages $(MAX_PAGES) --wait \
-		$(if $(filter json,$(FORMAT)),--json,)
+		--user demo $(if $(filter json,$(FORMAT)),--json,)
+	@cat .stack/demo-login.txt
 
 ## The whole test suite against the local stack (installs and starts what it needs).
 # The project's virtualenv and the stack's (LocalStack, moto) are built side by side.
 test:
-	@$(MAKE) --no-print-directory -j2 install stack-up
+	@$(MAKE) --no-print-directory -j3 install stack-up browser
 	$(LOCAL_AWS) $(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 ## Issue 4's benchmark: the full pipeline against Scrapy on a synthetic site (BENCH_ARGS="--pages 500 ...").

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from isidorus.accounts.apis import ApiKeyListCreateApi, ApiKeyRevokeApi, WebhookSecretApi
+from isidorus.enrichment.image_api import ImageContentApi
 from isidorus.scrapings.apis import (
     ImageListApi,
     LinkListApi,
@@ -35,6 +36,11 @@ urlpatterns = [
     path("scrapings/<str:job_id>/terms/", TermTotalsApi.as_view(), name="scraping-terms"),
     path("scrapings/<str:job_id>/links/", LinkListApi.as_view(), name="scraping-links"),
     path("scrapings/<str:job_id>/images/", ImageListApi.as_view(), name="scraping-images"),
+    path(
+        "scrapings/<str:job_id>/images/<str:image_id>/content/",
+        ImageContentApi.as_view(),
+        name="scraping-image-content",
+    ),
     path("scrapings/<str:job_id>/export/", ExportApi.as_view(), name="scraping-export"),
     path(
         "scrapings/<str:job_id>/webhook-deliveries/",

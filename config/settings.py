@@ -59,7 +59,12 @@ INSTALLED_APPS = [
     "isidorus.core",
     "isidorus.accounts",
     "isidorus.scrapings",
+    "isidorus.dashboard",
 ]
+
+# The dashboard's login (isidorus/dashboard/); the admin keeps its own.
+LOGIN_URL = "dashboard-login"
+LOGIN_REDIRECT_URL = "dashboard-jobs"
 
 MIDDLEWARE = [
     # A view that loses PostgreSQL answers 503 with Retry-After (process_exception).

@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import bad_request, page_not_found
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from isidorus.core.errors import error_body
 from isidorus.core.views import health
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="dashboard-jobs"), name="home"),
+    path("dashboard/", include("isidorus.dashboard.urls")),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -299,8 +299,9 @@ install_packages() {
     die "$* not installed. Install it (e.g. sudo apt-get install -y $*) or start it on 127.0.0.1 yourself, then rerun."
   fi
   say "installing $* with apt-get"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  # Waits for the dpkg lock: `make test` may install the browser beside the stack.
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@"
 }
 
 wait_for() {
@@ -539,6 +540,16 @@ cmd_up() {
     "sqs+s3 http://127.0.0.1:$LOCALSTACK_PORT, dynamodb http://127.0.0.1:$MOTO_PORT"
 }
 
+# The dashboard's browser test drives Debian's chromium through chromium-driver.
+cmd_browser() {
+  if have chromium && have chromedriver; then
+    say "browser: $(chromium --version 2>/dev/null | head -n 1), chromedriver present"
+    return 0
+  fi
+  install_packages chromium chromium-driver
+  have chromium && have chromedriver || die "browser: chromium or chromedriver still missing"
+}
+
 cmd_down() {
   local name
   take_lock
@@ -584,12 +595,13 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
+    browser) cmd_browser ;;
     restart)
       cmd_down
       cmd_up
       ;;
     *)
-      printf 'usage: %s up|down|status|restart\n' "$0" >&2
+      printf 'usage: %s up|down|status|restart|browser\n' "$0" >&2
       exit 2
       ;;
   esac

@@ -1,8 +1,18 @@
-"""Base classes shared by every API view: key auth, owner throttles, one error style."""
+"""Base classes shared by every API view: key or session auth, owner throttles, one error
+style.
+
+An API key (X-API-Key or Authorization: Api-Key) is how programs call the API. A Django
+session (the dashboard's login) is accepted too, with Django's CSRF check on every
+unsafe method, so the dashboard's pages read the same documented endpoints.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
+from django.utils.functional import SimpleLazyObject, empty
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -12,8 +22,22 @@ from isidorus.accounts.authentication import ApiKeyAuthentication
 from isidorus.accounts.throttles import OwnerRequestThrottle
 
 
+class DashboardSessionAuthentication(SessionAuthentication):
+    """Django's session (CSRF enforced by DRF), yielding the user itself rather than the
+    lazy proxy Django puts on the request, so services get a real User."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        found = super().authenticate(request)
+        if found is None:
+            return None
+        user = found[0]
+        if isinstance(user, SimpleLazyObject):
+            user = user._wrapped if user._wrapped is not empty else User.objects.get(pk=user.pk)
+        return user, None
+
+
 class OwnerApiView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication, DashboardSessionAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [OwnerRequestThrottle]
 

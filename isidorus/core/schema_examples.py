@@ -60,7 +60,7 @@ _PAGE = {
 _IMAGE = {
     "url": f"{ORIGIN}/img/queue.png", "alt": "The queue file", "title": "", "caption": "",
     "outcome": "stored", "reason": "", "s3_key": "images/5d41402abc4b2a76b9719d911017c592.png",
-    "format": "png", "width": 640, "height": 360, "bytes": 48213,
+    "format": "PNG", "width": 640, "height": 360, "bytes": 48213,
     "description": "A diagram of the queue file. 640x360 pixels.", "described_by_llm": False,
 }  # fmt: skip
 _PAGE_DETAIL = {
@@ -138,7 +138,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "scrapings_images_list": {
         "response": {
-            "200": _listed({"id": 90, "page_id": 4711, **_IMAGE, "sha256": "9f86d0...a08"})
+            "200": _listed(
+                {
+                    "id": 90,
+                    "page_id": 4711,
+                    **_IMAGE,
+                    "sha256": "9f86d0...a08",
+                    "content_url": f"https://isidorus.example/api/v1/scrapings/{JOB}/images/90/content/",
+                }
+            )
         }
     },
     "v1_webhook_secret_retrieve": {

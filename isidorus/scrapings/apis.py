@@ -26,6 +26,7 @@ from isidorus.scrapings.pagination import (
     PageCursorPagination,
     ScrapingCursorPagination,
 )
+from isidorus.scrapings.readers import job_reader
 from isidorus.scrapings.search import MAX_QUERY_LENGTH, page_search
 from isidorus.scrapings.selectors import (
     MAX_TOP_TERMS,
@@ -88,7 +89,7 @@ _SEARCH_PAGES = NumberedPagination()
 
 
 def _owned_job(request: Request, job_id: str) -> Scraping:
-    job = scraping_get(owner=request.user, job_id=job_id)
+    job = scraping_get(owner=job_reader(request), job_id=job_id)
     if job is None:
         raise Http404
     return job
@@ -112,7 +113,7 @@ class ScrapingListStartApi(OwnerApiView):
         filters.is_valid(raise_exception=True)
         paginator = ScrapingCursorPagination()
         jobs = paginator.paginate_queryset(
-            scraping_list(owner=request.user, **filters.validated_data), request, view=self
+            scraping_list(owner=job_reader(request), **filters.validated_data), request, view=self
         )
         data = ScrapingSerializer(jobs, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
@@ -244,7 +245,7 @@ class PageDetailApi(OwnerApiView):
     )
     def get(self, request: Request, job_id: str, page_id: str) -> Response:
         fields = selected_fields(request.query_params.get("fields"), PageDetailSerializer)
-        page = page_get(owner=request.user, job_id=job_id, page_id=page_id, fields=fields)
+        page = page_get(owner=job_reader(request), job_id=job_id, page_id=page_id, fields=fields)
         if page is None:
             raise Http404
         return Response(PageDetailSerializer(page, context={"fields": fields}).data)
@@ -339,7 +340,8 @@ class ImageListApi(OwnerApiView):
         job = _owned_job(request, job_id)
         paginator = IdCursorPagination()
         images = paginator.paginate_queryset(image_list(job=job), request, view=self)
-        return paginator.get_paginated_response(JobImageSerializer(images, many=True).data)
+        data = JobImageSerializer(images, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
 
 
 class SearchApi(OwnerApiView):
@@ -389,7 +391,7 @@ class SearchApi(OwnerApiView):
         scraping_id = filters.validated_data.get("scraping")
         job = _owned_job(request, scraping_id) if scraping_id is not None else None
         found = page_search(
-            owner=request.user,
+            owner=job_reader(request),
             text=filters.validated_data["q"],
             job=job,
             offset=page.offset,

@@ -22,6 +22,7 @@ from isidorus.scrapings.exports.service import (
     TooManyExports,
     export_start,
 )
+from isidorus.scrapings.readers import job_reader
 from isidorus.scrapings.selectors import scraping_get
 from isidorus.scrapings.serializers import ExportFilterSerializer
 
@@ -67,7 +68,7 @@ class ExportApi(OwnerApiView):
         },
     )
     def get(self, request: Request, job_id: str) -> Any:
-        job = scraping_get(owner=request.user, job_id=job_id)
+        job = scraping_get(owner=job_reader(request), job_id=job_id)
         if job is None:
             raise Http404
         options = ExportFilterSerializer(data=request.query_params)

@@ -20,6 +20,7 @@ from django.db.models import F, Func, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Replace
 
 from isidorus.scrapings.models import Page, Scraping
+from isidorus.scrapings.readers import readable
 
 MAX_QUERY_LENGTH = 500
 SEARCH_CONFIG = "english"
@@ -63,7 +64,10 @@ def page_ranking(
     """(id, rank) of the owner's (or one of the owner's jobs') matching pages, best first."""
     query = search_query(text)
     pages = Page.objects.filter(search_vector=query)
-    pages = pages.filter(scraping=job) if job is not None else pages.filter(scraping__owner=owner)
+    if job is not None:
+        pages = pages.filter(scraping=job)
+    else:
+        pages = readable(pages, owner, owner_path="scraping__owner")
     if not include.duplicates:
         pages = pages.filter(is_canonical=True)
     if not include.noindex:

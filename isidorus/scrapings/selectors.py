@@ -18,6 +18,7 @@ from django.utils import timezone
 from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobTerm, Link, Page, Scraping
 from isidorus.scrapings.progress import JobProgress, job_progress_of
+from isidorus.scrapings.readers import readable
 
 TOP_TERMS = 50
 MAX_TOP_TERMS = 500
@@ -31,7 +32,7 @@ PAGE_LIST_FIELDS = (
 _PAGE_DETAIL_TEXT_COLUMNS = ("content_markdown", "text", "full_text")
 IMAGE_LIST_FIELDS = (
     "id", "page_id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key", "sha256",
-    "format", "width", "height", "bytes", "description", "described_by_llm",
+    "format", "width", "height", "bytes", "description", "described_by_llm", "scraping_id",
 )  # fmt: skip
 
 
@@ -101,7 +102,7 @@ def _as_id(value: str) -> int | None:
 
 
 def scraping_list(*, owner: Any, status: str | None = None) -> QuerySet[Scraping]:
-    jobs = Scraping.objects.filter(owner=owner)
+    jobs = readable(Scraping.objects.all(), owner)
     if status:
         jobs = jobs.filter(status=status)
     return jobs
@@ -111,7 +112,7 @@ def scraping_get(*, owner: Any, job_id: str) -> Scraping | None:
     key = _as_uuid(job_id)
     if key is None:
         return None
-    return Scraping.objects.filter(owner=owner, pk=key).first()
+    return readable(Scraping.objects.filter(pk=key), owner).first()
 
 
 def _count(value: Any) -> int:
@@ -228,7 +229,9 @@ def page_get(
     def wanted(name: str) -> bool:
         return not fields or name in fields
 
-    pages = Page.objects.filter(pk=page_key, scraping_id=job_key, scraping__owner=owner)
+    pages = readable(
+        Page.objects.filter(pk=page_key, scraping_id=job_key), owner, owner_path="scraping__owner"
+    )
     pages = pages.defer(*(column for column in _PAGE_DETAIL_TEXT_COLUMNS if not wanted(column)))
     if wanted("links"):
         links = Link.objects.order_by("id")

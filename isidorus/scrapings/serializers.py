@@ -470,14 +470,26 @@ class JobLinkListSerializer(_CursorPageSerializer):
 
 class JobImageSerializer(serializers.ModelSerializer[Image]):
     page_id = serializers.IntegerField(read_only=True)
+    content_url = serializers.SerializerMethodField(
+        help_text="The stored bytes, read through the API with your credentials; null "
+        "until the image is stored."
+    )
 
     class Meta:
         model = Image
         fields = [
             "id", "page_id", "url", "alt", "title", "caption", "outcome", "reason", "s3_key",
             "sha256", "format", "width", "height", "bytes", "description", "described_by_llm",
+            "content_url",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_content_url(self, image: Image) -> str | None:
+        if not image.s3_key:
+            return None
+        path = reverse("scraping-image-content", args=[str(image.scraping_id), image.pk])
+        return str(self.context["request"].build_absolute_uri(path))
 
 
 class JobImageListSerializer(_CursorPageSerializer):

@@ -302,6 +302,7 @@ def test_images_list_every_field_empty_until_enrichment_fills_it(
         "bytes": None,
         "description": "",
         "described_by_llm": False,
+        "content_url": None,  # not stored
     }
     assert body["results"][1] == {
         "id": stored.pk,
@@ -320,6 +321,7 @@ def test_images_list_every_field_empty_until_enrichment_fills_it(
         "bytes": 12345,
         "description": "A grey cat asleep on a sofa.",
         "described_by_llm": True,
+        "content_url": f"http://testserver/api/v1/scrapings/{job.pk}/images/{stored.pk}/content/",
     }
     assert (body["results"][2]["outcome"], body["results"][2]["reason"]) == ("failed", "too_large")
 

@@ -19,6 +19,7 @@ API_REQUESTS = {
     "scraping-terms": [("get", f"scrapings/{JOB}/terms/")],
     "scraping-links": [("get", f"scrapings/{JOB}/links/")],
     "scraping-images": [("get", f"scrapings/{JOB}/images/")],
+    "scraping-image-content": [("get", f"scrapings/{JOB}/images/1/content/")],
     "scraping-export": [("get", f"scrapings/{JOB}/export/")],
     "scraping-webhook-deliveries": [("get", f"scrapings/{JOB}/webhook-deliveries/")],
     "search": [("get", "search/?q=page")],

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"isidorus.accounts"},
     {"isidorus.scrapings"},
     {"isidorus.enrichment"},
-    {"isidorus.maintenance"},
+    {"isidorus.maintenance", "isidorus.dashboard"},
     {"tasks"},
 ]
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
