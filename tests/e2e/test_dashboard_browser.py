@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -110,7 +111,9 @@ def _shot(driver: WebDriver, name: str) -> None:
 
 
 def _wait(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 30) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # The pages re-render as they poll: an element read a moment ago may be gone.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, 0.2, ignored_exceptions=ignored).until(condition)
 
 
 def _text(driver: WebDriver, element_id: str) -> str:

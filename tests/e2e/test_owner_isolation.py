@@ -76,6 +76,7 @@ class Owner:
         return {
             "job_id": self.job_id,
             "page_id": str(min(self.page_ids)),
+            "image_id": str(min(self.image_ids)),
             "key_id": str(self.key_id),
         }
 
@@ -202,6 +203,14 @@ def _own_images(me: Owner, other: Owner, path: str) -> None:
     assert all(image["description"] for image in images)
 
 
+def _own_image_content(me: Owner, other: Owner, path: str) -> None:
+    mine = _call(me, other, "GET", path)
+    assert mine.status_code == 200
+    assert mine["Content-Type"].startswith("image/")
+    foreign = path.replace(f"/images/{min(me.image_ids)}/", f"/images/{min(other.image_ids)}/")
+    assert _call(me, other, "GET", foreign).status_code == 404
+
+
 def _own_export(me: Owner, other: Owner, path: str) -> None:
     response = me.client.get(path, {"format": "jsonl"})
     assert response.status_code == 200
@@ -280,6 +289,7 @@ OWN_CHECKS: dict[tuple[str, str], Callable[[Owner, Owner, str], None]] = {
     ("scrapings/<str:job_id>/terms/", "GET"): _own_terms,
     ("scrapings/<str:job_id>/links/", "GET"): _own_links,
     ("scrapings/<str:job_id>/images/", "GET"): _own_images,
+    ("scrapings/<str:job_id>/images/<str:image_id>/content/", "GET"): _own_image_content,
     ("scrapings/<str:job_id>/export/", "GET"): _own_export,
     ("scrapings/<str:job_id>/webhook-deliveries/", "GET"): _own_deliveries,
     ("webhook-secret/", "GET"): _own_webhook_secret_state,
