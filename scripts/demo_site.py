@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import struct
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOPICS = {
@@ -52,6 +54,42 @@ PARAGRAPHS = {
 }
 
 
+# Each topic's picture: a lighthouse tower in its own colours, as a small PNG.
+COLOURS = {
+    "history": ((200, 60, 50), (240, 230, 210)),
+    "lenses": ((40, 90, 160), (250, 220, 120)),
+    "keepers": ((90, 60, 40), (230, 230, 230)),
+    "automation": ((60, 60, 70), (120, 200, 230)),
+    "famous": ((180, 40, 40), (255, 255, 255)),
+    "signals": ((20, 40, 90), (255, 240, 90)),
+    "fog": ((140, 150, 160), (220, 225, 230)),
+    "building": ((110, 100, 90), (200, 190, 170)),
+}
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(tower: tuple[int, int, int], sky: tuple[int, int, int], width: int = 160) -> bytes:
+    """A `width` x `width` picture: sky, a striped tower narrowing upwards, a lit lamp."""
+    rows = []
+    for y in range(width):
+        half = width // 10 + (width // 8) * y // width  # the tower widens downwards
+        row = bytearray([0])  # PNG filter: none
+        for x in range(width):
+            inside = abs(x - width // 2) <= half and y > width // 5
+            lamp = abs(x - width // 2) <= width // 12 and width // 10 < y <= width // 5
+            stripe = (y // (width // 8)) % 2 == 0
+            row += bytes((255, 230, 80) if lamp else (tower if stripe else sky) if inside else sky)
+        rows.append(bytes(row))
+    header = struct.pack(">IIBBBBB", width, width, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + _chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 def _page(title: str, body: str) -> bytes:
     nav = " | ".join(f'<a href="/{slug}.html">{name}</a>' for slug, name in TOPICS.items())
     return (
@@ -75,10 +113,12 @@ def site() -> dict[str, tuple[str, bytes]]:
     }
     for slug, name in TOPICS.items():
         more = f'<p>See also <a href="/{slug}/details.html">more on {name.lower()}</a>.</p>'
+        picture = f'<img src="/images/{slug}.png" alt="{name}" width="160" height="160">'
         pages[f"/{slug}.html"] = (
             "text/html; charset=utf-8",
-            _page(name, f"<p>{PARAGRAPHS[slug]}</p>{more}"),
+            _page(name, f"<p>{PARAGRAPHS[slug]}</p>{picture}{more}"),
         )
+        pages[f"/images/{slug}.png"] = ("image/png", _png(*COLOURS[slug]))
         pages[f"/{slug}/details.html"] = (
             "text/html; charset=utf-8",
             _page(f"{name}: details", f"<p>{PARAGRAPHS[slug]}</p><p>{PARAGRAPHS[slug]}</p>"),

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from isidorus.accounts.admin_site import LimitedAuthenticationForm, with_refusal_status
 from isidorus.scrapings.models import Scope, Scraping, SitemapMode
-from isidorus.scrapings.readers import EVERY_OWNER, readable
+from isidorus.scrapings.readers import owner_reads, readable
 
 EXPORT_FORMATS = ("jsonl", "csv", "markdown")
 CONTENT_SECURITY_POLICY = (
@@ -33,10 +33,6 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Referrer-Policy"] = "same-origin"
     return response
-
-
-def _reader(request: HttpRequest) -> Any:
-    return EVERY_OWNER if request.user.is_staff else request.user
 
 
 @login_required
@@ -57,7 +53,8 @@ def jobs_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    job = readable(Scraping.objects.filter(pk=job_id), _reader(request)).only("id", "url").first()
+    reader = owner_reads(request.user, signed_in_by_session=True)
+    job = readable(Scraping.objects.filter(pk=job_id), reader).only("id", "url").first()
     if job is None:
         raise Http404
     return _page(

@@ -33,11 +33,13 @@ def readable(rows: QuerySet[ModelT], owner: Any, *, owner_path: str = "owner") -
     return rows.filter(**{owner_path: owner})
 
 
+def owner_reads(user: Any, *, signed_in_by_session: bool) -> Any:
+    """Whose jobs `user` may read: their own, or EVERY_OWNER for a staff account signed in
+    by session (the dashboard's staff view). An API key reads its owner's jobs only, even
+    a staff member's key, so programs always see one tenant."""
+    return EVERY_OWNER if user.is_staff and signed_in_by_session else user
+
+
 def job_reader(request: Request) -> Any:
-    """Whose jobs this request may read: its user's, or EVERY_OWNER for a staff account
-    signed in by session (the dashboard's staff view). An API key reads its owner's jobs
-    only, even a staff member's key, so programs always see one tenant."""
-    user = request_owner(request)
-    if user.is_staff and request.auth is None:  # signed in by session, not by a key
-        return EVERY_OWNER
-    return user
+    """Whose jobs this API request may read (`owner_reads`; no key means a session)."""
+    return owner_reads(request_owner(request), signed_in_by_session=request.auth is None)

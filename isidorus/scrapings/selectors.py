@@ -151,6 +151,16 @@ def _timestamp(value: Any, fallback: datetime | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else fallback
 
 
+def live_progress(job_id: str, *, counters: Counters, status: str) -> JobProgress:
+    """The job's progress from its item's counters and status (open items from Redis)."""
+    return job_progress_of(
+        job_id,
+        pages_done=counters.fetched + counters.failed + counters.skipped,
+        enrichment=counters.enrichment,
+        terminal=status in TERMINAL_STATUSES,
+    )
+
+
 def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDetail:
     """Combine the row with the live job item; without an item the row's mirror is used.
 
@@ -169,12 +179,7 @@ def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDe
         duration = round(max(0.0, (end - started_at).total_seconds()), 3)
         rate = round(counters.fetched / duration, 3) if duration > 0 else None
     status = str(item.get("status") or job.status)
-    progress = job_progress_of(
-        str(job.pk),
-        pages_done=counters.fetched + counters.failed + counters.skipped,
-        enrichment=counters.enrichment,
-        terminal=status in TERMINAL_STATUSES,
-    )
+    progress = live_progress(str(job.pk), counters=counters, status=status)
     return ScrapingDetail(
         id=job.pk,
         url=job.url,

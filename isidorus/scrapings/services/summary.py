@@ -9,9 +9,9 @@ from typing import Any
 from django.db.models import Count
 
 from isidorus.integrations.job_table import job_item_get
-from isidorus.scrapings.models import TERMINAL_STATUSES, Image, Link, Page, Scraping
-from isidorus.scrapings.progress import JobProgress, job_progress_of
-from isidorus.scrapings.selectors import Counters, counters_from_item, term_totals
+from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.progress import JobProgress
+from isidorus.scrapings.selectors import Counters, counters_from_item, live_progress, term_totals
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -33,13 +33,7 @@ def job_live(job_id: str) -> LiveJob:
     item = job_item_get(job_id) or {}
     status = str(item.get("status", "UNKNOWN"))
     counters = counters_from_item(item)
-    progress = job_progress_of(
-        job_id,
-        pages_done=counters.fetched + counters.failed + counters.skipped,
-        enrichment=counters.enrichment,
-        terminal=status in TERMINAL_STATUSES,
-    )
-    return LiveJob(status, counters, progress)
+    return LiveJob(status, counters, live_progress(job_id, counters=counters, status=status))
 
 
 def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
