@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -399,8 +398,12 @@ def test_another_owners_results_are_404(
     assert response.json()["error"]["code"] == "not_found"
 
 
+# A fixed id that no job has (test ids must be the same in every pytest-xdist process).
+UNKNOWN_JOB_ID = "2d70d15d-5b77-4cdb-9d0c-fd9d068d21f4"
+
+
 @pytest.mark.parametrize("kind", ["terms", "links", "images"])
-@pytest.mark.parametrize("job_id", ["not-a-uuid", str(uuid.uuid4())])
+@pytest.mark.parametrize("job_id", ["not-a-uuid", UNKNOWN_JOB_ID])
 def test_unknown_or_malformed_job_ids_are_a_json_404(
     api: APIClient, kind: str, job_id: str
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -436,14 +435,18 @@ def test_a_page_is_found_only_under_its_own_job(
     assert api.get(f"{SCRAPINGS_URL}{other_job.pk}/pages/{page.pk}/").status_code == 404
 
 
+# A fixed id that no job has (test ids must be the same in every pytest-xdist process).
+UNKNOWN_JOB_ID = "2d70d15d-5b77-4cdb-9d0c-fd9d068d21f4"
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "not-a-uuid/",
-        f"{uuid.uuid4()}/",
+        f"{UNKNOWN_JOB_ID}/",
         "not-a-uuid/pages/",
-        f"{uuid.uuid4()}/pages/",
-        f"{uuid.uuid4()}/pages/1/",
+        f"{UNKNOWN_JOB_ID}/pages/",
+        f"{UNKNOWN_JOB_ID}/pages/1/",
         "not-a-uuid/pages/x/",
     ],
 )
