@@ -27,16 +27,20 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 install: $(INSTALLED)
 
+# The one launcher of the stack and the services (scripts/launcher.py), on the system
+# Python: it runs while the project's virtualenv is being built.
+LAUNCHER := $(PYTHON) -m scripts.launcher
+
 stack-up:
-	bash scripts/stack.sh up
+	$(LAUNCHER) stack up
 
 ## Debian's chromium and chromium-driver, for the dashboard's browser test (apt when missing).
 browser:
-	bash scripts/stack.sh browser
+	$(LAUNCHER) browser
 
 stack-down:
-	bash scripts/services.sh down
-	bash scripts/stack.sh down
+	$(LAUNCHER) services down
+	$(LAUNCHER) stack down
 
 migrate: install stack-up
 	$(RUN_ENV) $(VENV_PY) scripts/ensure_database.py
@@ -45,7 +49,7 @@ migrate: install stack-up
 	$(RUN_ENV) $(VENV_PY) manage.py collectstatic --no-input -v 0
 
 services-up: migrate
-	$(RUN_ENV) bash scripts/services.sh restart
+	$(RUN_ENV) $(LAUNCHER) services restart
 
 URL ?= http://127.0.0.1:8765/
 DEPTH ?= 2

@@ -110,8 +110,8 @@ def run_checked(command: list[str]) -> None:
 
 def prepare() -> None:
     if not all(port_open(port) for port in (5432, 6379, 4566, 4569)):
-        log("stack not answering: bash scripts/stack.sh up")
-        run_checked(["bash", "scripts/stack.sh", "up"])
+        log("stack not answering: python -m scripts.launcher stack up")
+        run_checked([sys.executable, "-m", "scripts.launcher", "stack", "up"])
     log(f"database {BENCH_DATABASE}: create if missing, migrate; bootstrap_aws")
     run_checked([sys.executable, "scripts/ensure_database.py"])
     run_checked([sys.executable, "manage.py", "migrate", "--no-input"])

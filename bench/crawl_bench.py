@@ -64,6 +64,7 @@ from synthetic_site import (  # noqa: E402
 from whatif import WHATIFS  # noqa: E402
 
 from isidorus.core.local_aws import local_aws_environment  # noqa: E402
+from scripts.processes import kill_group, spawn, stop_tree  # noqa: E402
 
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 SCRAPY_VENV = REPO_ROOT / ".venvs" / "bench-scrapy"
@@ -101,22 +102,22 @@ class Started:
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.servers: list[SiteServer] = []
 
-    def popen(self, name: str, command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, start_new_session=True, **kwargs)
+    def popen(
+        self, name: str, command: list[str], *, log_path: Path, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `command` in its own session, the launcher's way (scripts/processes.py)."""
+        process = spawn(command, log_path=log_path, env=env)
         self.processes.append((name, process))
         return process
 
     def stop(
         self, process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, grace: float = 15
     ) -> None:
-        """Signal the process's own session (it was started as its leader), then reap it."""
+        """`sig` to the process's session, SIGKILL after `grace` to what is left; reap it."""
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # leftover pool children of this session
+            stop_tree(process.pid, grace=grace, signum=sig)
+        else:
+            kill_group(process.pid)  # leftover pool children of this session
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
 
@@ -246,10 +247,7 @@ def start_worker(
         "-P", "prefork", "-c", str(concurrency),
         "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
     ]  # fmt: skip
-    with log_path.open("wb") as out:
-        process = started.popen(
-            f"worker-{stage}", command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = started.popen(f"worker-{stage}", command, log_path=log_path, env=env)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -445,8 +443,8 @@ def start_profilers(
                    "--rate", "200", "--output", str(path)]  # fmt: skip
         if args.profile == "wall":
             command.append("--idle")
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        profilers[name] = (started.popen(f"py-spy-{name}", command, **quiet), path)
+        spy_log = run_dir / f"py-spy-{name}.log"
+        profilers[name] = (started.popen(f"py-spy-{name}", command, log_path=spy_log), path)
     time.sleep(1.0)  # let py-spy attach before the crawl starts
     return profilers
 
@@ -492,9 +490,7 @@ def run_scrapy(server: SiteServer, started: Started, run_dir: Path, depth: int) 
             "--out",
             str(out),
         ],
-        cwd=REPO_ROOT,
-        stdout=(run_dir / "scrapy.log").open("wb"),
-        stderr=subprocess.STDOUT,
+        log_path=run_dir / "scrapy.log",
     )
     groups = {
         "scrapy process": tree(process.pid),
@@ -629,7 +625,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupted)
     try:
         if args.only != "scrapy":
-            run_checked(["bash", "scripts/stack.sh", "up"], dict(os.environ))
+            run_checked([sys.executable, "-m", "scripts.launcher", "stack", "up"], dict(os.environ))
             prepare_isidorus({**os.environ, **BENCH_ENV})
         if args.profile or args.only != "isidorus":
             ensure_scrapy_venv()

@@ -1,4 +1,4 @@
-"""gunicorn's settings for the API: `make run` (scripts/services.sh), the Docker image and
+"""gunicorn's settings for the API: `make run` (scripts/launcher.py), the Docker image and
 the tests that run the real server all read this file (`gunicorn -c config/gunicorn.conf.py`).
 
 Threaded workers (gthread): a worker's main loop keeps answering gunicorn's liveness

@@ -1,6 +1,6 @@
 """Django settings, read from the environment through strict helpers (config/env.py).
 
-Defaults point at the local stack (scripts/stack.sh). Every variable is listed in the
+Defaults point at the local stack (scripts/launcher.py). Every variable is listed in the
 README's table. ISIDORUS_ENV=production refuses to start without a secret key, with
 DEBUG on, or with a test-only switch on.
 """

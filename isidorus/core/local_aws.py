@@ -2,7 +2,7 @@
 
 One definition for the test settings, the benches and the crash-test loop; the Makefile's
 LOCAL_AWS spells the same values for shell commands. The ports come from LOCALSTACK_PORT
-and MOTO_PORT, as in scripts/stack.sh. Standard library only, in a package whose
+and MOTO_PORT, as in scripts/launcher.py. Standard library only, in a package whose
 __init__ imports nothing: scripts import it before Django or Celery is set up.
 """
 

@@ -1,6 +1,6 @@
 """Resolve ``localhost`` and ``*.localhost`` to loopback without asking DNS.
 
-scripts/stack.sh puts this folder on LocalStack's PYTHONPATH only. At start LocalStack
+scripts/launcher.py puts this folder on LocalStack's PYTHONPATH only. At start LocalStack
 resolves ``s3.<LOCALSTACK_HOST>`` (``s3.localhost``) once; RFC 6761 reserves
 ``*.localhost`` for loopback, but glibc here sends the query to DNS anyway. Answering
 it in-process keeps that lookup on the machine without editing /etc/hosts.

@@ -85,8 +85,8 @@ def _slow_site() -> dict[str, Route]:
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium, "make test installs chromium (scripts/stack.sh browser)"
-    assert chromedriver, "make test installs chromium-driver (scripts/stack.sh browser)"
+    assert chromium, "make test installs chromium (python3 -m scripts.launcher browser)"
+    assert chromedriver, "make test installs chromium-driver (python3 -m scripts.launcher browser)"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (

@@ -162,6 +162,9 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
     stack: Any, site: FixtureSite, openai_server: FakeLLMServer, s3_puts: list[str]
 ) -> None:
     use_provider(stack, openai_server, kind="IMAGE_DESCRIBER")
+    sha256 = hashlib.sha256(BLUE_JPEG).hexdigest()
+    # Other tests store the same picture in the bucket, in whatever order they ran.
+    s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=f"images/{sha256}.jpg")
     url = site.url("/img/sea.jpg")
     rows: list[int] = []
     jobs: list[str] = []
@@ -175,7 +178,6 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
             _run(job_id, [image_id])
         rows += ids
         jobs.append(job_id)
-    sha256 = hashlib.sha256(BLUE_JPEG).hexdigest()
     assert site.requested_paths().count("/img/sea.jpg") == 2  # once per job
     assert s3_puts == [f"images/{sha256}.jpg"]
     assert len(openai_server.recorded()) == 1

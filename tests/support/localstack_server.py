@@ -1,7 +1,7 @@
 """A LocalStack (SQS and S3) of the test's own, so a test can restart it under a running
 crawl without touching the shared one (other test runs use it at the same time).
 
-It is started exactly as scripts/stack.sh starts the shared one, from LocalStack's own
+It is started exactly as scripts/launcher.py starts the shared one, from LocalStack's own
 virtualenv (.venvs/localstack). The community edition keeps nothing across a restart:
 queues, messages, buckets and objects are gone. Its first SQS call loads the SQS provider
 (8-18 s here), so `start` makes one before returning.
@@ -31,7 +31,9 @@ SITECUSTOMIZE = REPO_ROOT / "scripts" / "localstack_sitecustomize"
 class OwnLocalStack:
     def __init__(self, log_path: Path) -> None:
         if not LOCALSTACK_PYTHON.exists():
-            raise RuntimeError(f"{LOCALSTACK_PYTHON} is missing: `scripts/stack.sh up` creates it")
+            raise RuntimeError(
+                f"{LOCALSTACK_PYTHON} is missing: `python3 -m scripts.launcher stack up` creates it"
+            )
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self.port = free_port()

@@ -1,7 +1,7 @@
 """A DynamoDB emulator of the test's own, so a test can freeze it under a running crawl
 without touching the shared one (other test runs use it at the same time).
 
-It is started exactly as scripts/stack.sh starts the shared one: moto's server through
+It is started exactly as scripts/launcher.py starts the shared one: moto's server through
 scripts/moto_server_serialized.py (one request at a time, see docs/development.md), from moto's own
 virtualenv, which `make test` creates in .venvs/moto.
 """
@@ -22,7 +22,9 @@ SERIALIZED_SERVER = REPO_ROOT / "scripts" / "moto_server_serialized.py"
 class OwnMoto:
     def __init__(self, log_path: Path) -> None:
         if not MOTO_PYTHON.exists():
-            raise RuntimeError(f"{MOTO_PYTHON} is missing: `scripts/stack.sh up` creates it")
+            raise RuntimeError(
+                f"{MOTO_PYTHON} is missing: `python3 -m scripts.launcher stack up` creates it"
+            )
         self.log_path = log_path
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None

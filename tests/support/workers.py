@@ -1,21 +1,22 @@
 """Real Celery worker processes for end-to-end tests.
 
 Each worker runs in its own session (process group), so a test can SIGKILL the whole
-worker, pool children included, the way a crashed machine or container would die.
+worker, pool children included, the way a crashed machine or container would die. They
+are started and stopped the launcher's way (scripts/processes.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LOG_DIR = REPO_ROOT / ".stack" / "test-workers"
+from scripts.processes import REPO_ROOT as REPO_ROOT  # the repository, for the tests
+from scripts.processes import STACK_DIR, kill_group, spawn, stop_tree
+
+LOG_DIR = STACK_DIR / "test-workers"
 
 
 class WorkerProcess:
@@ -51,15 +52,7 @@ class WorkerProcess:
             "--without-heartbeat", "--without-mingle", "--without-gossip",
             "-l", "INFO",
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn(command, log_path=self.log_path, env=self.env)
         return self
 
     def wait_ready(self, ready_timeout: float = 60.0) -> WorkerProcess:
@@ -86,27 +79,17 @@ class WorkerProcess:
         """SIGKILL the worker and its pool children at once: no cleanup, no acks."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        kill_group(self.process.pid)
         self.process.wait(timeout=10)
 
     def stop(self, *, grace: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self._reap_group()
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        finally:
-            self._reap_group()
-
-    def _reap_group(self) -> None:
+        """SIGTERM (a warm shutdown), SIGKILL to what is left after `grace` seconds."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            stop_tree(self.process.pid, grace=grace)
+        else:
+            kill_group(self.process.pid)  # pool children its death left behind
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
 
