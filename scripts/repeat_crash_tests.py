@@ -4,6 +4,7 @@ the crash tests all pass").
 
     .venv/bin/python scripts/repeat_crash_tests.py --runs 10
     .venv/bin/python scripts/repeat_crash_tests.py --scenario enrichment --runs 20
+    .venv/bin/python scripts/repeat_crash_tests.py --runs 10 --workers 2   (as make test runs)
 
 Each run is one pytest session. The `crash` scenario (the default) runs the crash tests
 (real workers SIGKILLed, a PostgreSQL backend terminated, PostgreSQL restarted, Redis
@@ -125,6 +126,10 @@ def main() -> int:
     parser.add_argument("-k", dest="keyword", help="only the crash tests matching this")
     parser.add_argument("--scenario", choices=("crash", "enrichment"), default="crash")
     parser.add_argument("--seed", type=int, default=19, help="seed of the enrichment kill times")
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="pytest-xdist processes per run, as make test runs them (default 0: one process)",
+    )  # fmt: skip
     arguments = parser.parse_args()
     rng = random.Random(arguments.seed)
     tests = list(ENRICHMENT_LOOP if arguments.scenario == "enrichment" else CRASH_TESTS)
@@ -132,6 +137,8 @@ def main() -> int:
     log_dir = arguments.log_dir or Path(tempfile.mkdtemp(prefix="isidorus-crash-runs-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     extra = ["-k", arguments.keyword] if arguments.keyword else []
+    if arguments.workers:
+        extra += ["-n", str(arguments.workers), "--dist", "worksteal"]
     selections = f"{len(tests)} {arguments.scenario} test selection(s)"
     print(f"{arguments.runs} runs of {selections}; logs in {log_dir}")
     results: list[RunResult] = []

@@ -5,7 +5,9 @@ sent to the client), so bodies never leak stack traces, SQL or settings. A Postg
 cannot be reached (stopped, restarting, failing over) is not a bug of the request: it is a
 503 `database_unavailable` with Retry-After, here for API views and in
 DatabaseUnavailableMiddleware (isidorus/core/middleware.py) for the others (the admin).
-Redis (limits, job state) unreachable is the same kind of outage: 503 `redis_unavailable`.
+Redis (limits, job state) unreachable is the same kind of outage: 503 `redis_unavailable`;
+so are DynamoDB, SQS or S3 unreachable, or their table, queue or bucket gone (an emulator
+restarted, a deployment half done): 503 `aws_store_unavailable`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 from typing import Any
 
 import redis
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -27,6 +31,11 @@ logger = logging.getLogger(__name__)
 # Other database errors (a bad query, a constraint) are bugs and stay 500s.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# botocore's connection refused, connect and read timeouts, and connections closed mid-call.
+AWS_UNAVAILABLE_ERRORS = (AwsConnectionError, HTTPClientError)
+AWS_MISSING_RESOURCE_CODES = frozenset(
+    {"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "NoSuchBucket"}
+)
 # A restart or failover takes seconds; clients should not hammer a recovering server.
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -84,6 +93,22 @@ def redis_unavailable() -> ApiError:
     )
 
 
+def aws_store_unavailable() -> ApiError:
+    return ApiError(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        code="aws_store_unavailable",
+        message="a job store (DynamoDB, SQS or S3) is unavailable; retry shortly",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
+def _aws_resource_missing(error: Exception) -> bool:
+    return (
+        isinstance(error, ClientError)
+        and error.response.get("Error", {}).get("Code") in AWS_MISSING_RESOURCE_CODES
+    )
+
+
 def store_unavailable(error: Exception) -> ApiError | None:
     """The 503 for an outage of a store the request needs (None: not an outage)."""
     if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
@@ -92,6 +117,9 @@ def store_unavailable(error: Exception) -> ApiError | None:
     if isinstance(error, REDIS_UNAVAILABLE_ERRORS):
         logger.warning("redis unavailable: %s", error)
         return redis_unavailable()
+    if isinstance(error, AWS_UNAVAILABLE_ERRORS) or _aws_resource_missing(error):
+        logger.warning("aws store unavailable: %s", error)
+        return aws_store_unavailable()
     return None
 
 

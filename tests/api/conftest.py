@@ -46,7 +46,9 @@ def api(raw_key: str, client_for: Callable[[str], APIClient]) -> APIClient:
 
 
 @pytest.fixture
-def make_job(owner: Any) -> Callable[..., Scraping]:
+def make_job(owner: Any, aws_resources: Any) -> Callable[..., Scraping]:
+    """Jobs of `owner`; the job table exists (reads look up each job's live item there)."""
+
     def make(**fields: Any) -> Scraping:
         fields.setdefault("owner", owner)
         fields.setdefault("url", "http://example.com/")
