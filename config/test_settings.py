@@ -34,7 +34,7 @@ TEST_ENVIRONMENT = {
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
-# Under pytest-xdist (`make test` runs two test processes), each process gets its own
+# Under pytest-xdist (`make test` runs three test processes), each process gets its own
 # queues, table, bucket and Redis database (pytest-django adds the worker's suffix to the
 # test database's name itself), so the two never share state. The worker processes a test
 # starts inherit the result (and the marker, so they do not apply it again).
@@ -43,7 +43,8 @@ if _XDIST_WORKER.startswith("gw") and os.environ.get("ISIDORUS_TEST_WORKER") != 
     os.environ["ISIDORUS_TEST_WORKER"] = _XDIST_WORKER
     os.environ["ISIDORUS_NAMESPACE"] += f"-{_XDIST_WORKER}"
     _redis_base, _, _redis_db = os.environ["REDIS_URL"].rpartition("/")
-    _redis_db_index = int(_redis_db) + 1 + int(_XDIST_WORKER.removeprefix("gw"))
+    # Past the databases of `make run` (0), a lone test run (1) and the bench (2).
+    _redis_db_index = int(_redis_db) + 3 + int(_XDIST_WORKER.removeprefix("gw"))
     os.environ["REDIS_URL"] = f"{_redis_base}/{_redis_db_index}"
 
 from config.settings import *  # noqa: E402,F403

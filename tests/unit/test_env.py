@@ -85,6 +85,11 @@ def test_the_test_suite_runs_on_its_own_namespace() -> None:
     assert settings.ISIDORUS_NAMESPACE != "isidorus"
     assert not settings.REDIS_URL.endswith("/0")
     assert settings.DATABASES["default"]["NAME"] not in ("isidorus", "test_isidorus")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # make test's processes: each on its own names, never the bench's Redis (2)
+        assert settings.ISIDORUS_NAMESPACE.endswith(f"-{worker}")
+        assert settings.JOBS_TABLE.startswith(settings.ISIDORUS_NAMESPACE)
+        assert int(settings.REDIS_URL.rpartition("/")[2]) > 2
 
 
 def test_manage_py_test_runs_the_pytest_suite() -> None:
