@@ -66,9 +66,9 @@ run: services-up
 
 ## The whole test suite against the local stack (installs and starts what it needs).
 # The project's virtualenv and the stack's (LocalStack, moto) are built side by side.
-# Three test processes (pytest-xdist), each on its own queues, table, bucket and databases
+# Two test processes (pytest-xdist), each on its own queues, table, bucket and databases
 # (config/test_settings.py); PYTEST_WORKERS=0 runs one.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 test:
 	@$(MAKE) --no-print-directory -j3 install stack-up browser
 	$(LOCAL_AWS) $(VENV_PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist worksteal,) $(PYTEST_ARGS)

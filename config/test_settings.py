@@ -34,7 +34,7 @@ TEST_ENVIRONMENT = {
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
-# Under pytest-xdist (`make test` runs three test processes), each process gets its own
+# Under pytest-xdist (`make test` runs two test processes), each process gets its own
 # queues, table, bucket and Redis database (pytest-django adds the worker's suffix to the
 # test database's name itself), so the two never share state. The worker processes a test
 # starts inherit the result (and the marker, so they do not apply it again).

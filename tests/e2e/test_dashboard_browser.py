@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -111,9 +115,18 @@ def _shot(driver: WebDriver, name: str) -> None:
 
 
 def _wait(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 30) -> Any:
-    # The pages re-render as they poll: an element read a moment ago may be gone.
+    # The pages re-render as they poll, and a submitted form navigates: an element read a
+    # moment ago may be gone, or belong to the document being left. Either means "not yet".
+    def attempt(d: WebDriver) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return False
+            raise
+
     ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, 0.2, ignored_exceptions=ignored).until(condition)
+    return WebDriverWait(driver, timeout, 0.2, ignored_exceptions=ignored).until(attempt)
 
 
 def _text(driver: WebDriver, element_id: str) -> str:
