@@ -38,10 +38,13 @@ def test_the_cli_refuses_what_the_api_refuses(
     assert not Scraping.objects.exists()
 
 
-def test_the_cli_passes_every_option(aws_resources: Any, redis_clean: Any) -> None:
+@pytest.mark.parametrize("robots_flag", ["--no-robots", "--ignore-robots"])
+def test_the_cli_passes_every_option(
+    robots_flag: str, aws_resources: Any, redis_clean: Any
+) -> None:
     call_command(
         "crawl", "http://127.0.0.1:9/", "--depth", "2", "--max-pages", "7", "--scope", "prefix",
-        "--include", "/docs/", "--exclude", r"\.pdf$", "--ignore-robots", "--follow-nofollow",
+        "--include", "/docs/", "--exclude", r"\.pdf$", robots_flag, "--follow-nofollow",
         "--sitemap", "skip", "--no-summaries", "--no-images", "--token-budget", "500",
     )  # fmt: skip
     job = Scraping.objects.get()

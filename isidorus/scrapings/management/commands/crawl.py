@@ -33,7 +33,10 @@ class Command(BaseCommand):
             "--exclude", action="append", default=[], metavar="REGEX",
             help="a URL matching any of these is skipped (repeatable)",
         )  # fmt: skip
-        parser.add_argument("--ignore-robots", action="store_true", help="do not obey robots.txt")
+        parser.add_argument(
+            "--no-robots", "--ignore-robots", dest="ignore_robots", action="store_true",
+            help="do not obey robots.txt",
+        )  # fmt: skip
         parser.add_argument("--follow-nofollow", action="store_true")
         parser.add_argument("--sitemap", choices=["include", "only", "skip"], default="include")
         parser.add_argument("--no-summaries", action="store_true", help="summarize=false")
