@@ -19,10 +19,9 @@ RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://po
 
 .PHONY: run test install stack-up stack-down browser services-up lint format bench bench-api bench-audit bench-extract bench-content bench-export migrate
 
+# Built with uv (pip when uv cannot be installed): scripts/venvs.py.
 $(INSTALLED): requirements.txt requirements-dev.txt
-	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m scripts.venvs $(VENV) requirements-dev.txt --log $(VENV)/install.log
 	touch $@
 
 install: $(INSTALLED)

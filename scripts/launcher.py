@@ -36,10 +36,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from scripts import venvs
 from scripts.processes import REPO_ROOT, STACK_DIR, Recorded, is_alive, process_tree
 
 SCRIPTS_DIR = REPO_ROOT / "scripts"
-VENVS_DIR = REPO_ROOT / ".venvs"
+VENVS_DIR = venvs.VENVS_DIR
 LOCALSTACK_VERSION = "4.13.1"
 STAGES = ("scraper", "writer", "image-extractor", "page-summarizer", "webhooks")
 
@@ -163,14 +164,10 @@ def wait_until(name: str, probe: Callable[[], bool], timeout: float, log: Record
 # ---------------------------------------------------------------- virtualenvs and packages
 
 
-def _python() -> str:
-    return os.environ.get("PYTHON") or sys.executable
-
-
 def inputs_hash(*files: Path) -> str:
     """Hash of everything a virtualenv is built from; it is rebuilt when this changes."""
     version = subprocess.run(
-        [_python(), "-c", "import sys; print(sys.version)"],
+        [venvs.base_python(), "-c", "import sys; print(sys.version)"],
         capture_output=True, check=True,
     ).stdout  # fmt: skip
     digest = hashlib.sha256(version)
@@ -190,15 +187,12 @@ def ensure_venv(component: Recorded, requirements: Path, constraints: Path | Non
     # A server must not keep running from a virtualenv that is being replaced.
     stop_component(component)
     log = STACK_DIR / f"pip-{component.name}.log"
-    say("stack", f"{component.name}: building {venv} (pip log: {log})")
+    say("stack", f"{component.name}: building {venv} (install log: {log})")
     shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([_python(), "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--no-input", "-r", str(requirements)]
-    pip += ["-c", str(constraints)] if constraints else []
-    with log.open("wb") as out:
-        if subprocess.run(pip, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-            raise LaunchError(f"{component.name}: pip install failed ({log}):\n{tail}")
+    try:
+        venvs.install(venv, requirements, constraints=constraints, log=log)
+    except venvs.InstallError as failed:
+        raise LaunchError(f"{component.name}: {failed}") from None
     marker.write_text(want + "\n")
 
 

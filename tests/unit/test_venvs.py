@@ -1,0 +1,31 @@
+"""Virtualenvs are built with the pinned uv; a failed install names its log and shows why.
+(The real installs, the project's and the stack's, are what every `make test` starts with.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts import venvs
+
+
+def test_an_install_creates_the_virtualenv_with_the_pinned_uv(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# nothing to install\n")
+    log = tmp_path / "install.log"
+    venvs.install(tmp_path / "venv", requirements, log=log)
+    assert (tmp_path / "venv" / "bin" / "python").exists()
+    assert (tmp_path / "venv" / "bin" / "pip").exists()  # seeded: users' pip keeps working
+    tool = venvs.uv()
+    assert tool is not None
+    assert tool.is_relative_to(venvs.TOOLS_VENV)
+
+
+def test_a_failed_install_raises_with_the_log_tail(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"{tmp_path / 'no-such-package-dir'}\n")
+    log = tmp_path / "install.log"
+    with pytest.raises(venvs.InstallError, match="no-such-package-dir") as failed:
+        venvs.install(tmp_path / "venv", requirements, log=log)
+    assert str(log) in str(failed.value)
