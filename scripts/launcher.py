@@ -274,7 +274,7 @@ def ensure_postgres(port: int, cluster: str, timeout: float) -> None:
 
 
 def start_redis(port: int) -> None:
-    POSTGRES.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    STACK_DIR.mkdir(parents=True, exist_ok=True)
     REDIS.pid_file.unlink(missing_ok=True)
     subprocess.run(
         [

@@ -28,6 +28,15 @@ class ProcessError(RuntimeError):
     pass
 
 
+def log_tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a process's log ("" if it has none yet)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def command_line(pid: int) -> str | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -194,8 +203,4 @@ class Recorded:
         return stopped
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)

@@ -75,29 +75,11 @@ def _flatten_fields(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
 
 
-def database_unavailable() -> ApiError:
+def _unavailable(code: str, store: str) -> ApiError:
     return ApiError(
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        code="database_unavailable",
-        message="the database is unavailable; retry shortly",
-        retry_after=DATABASE_RETRY_AFTER_SECONDS,
-    )
-
-
-def redis_unavailable() -> ApiError:
-    return ApiError(
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        code="redis_unavailable",
-        message="the job state store (Redis) is unavailable; retry shortly",
-        retry_after=DATABASE_RETRY_AFTER_SECONDS,
-    )
-
-
-def aws_store_unavailable() -> ApiError:
-    return ApiError(
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        code="aws_store_unavailable",
-        message="a job store (DynamoDB, SQS or S3) is unavailable; retry shortly",
+        code=code,
+        message=f"{store} is unavailable; retry shortly",
         retry_after=DATABASE_RETRY_AFTER_SECONDS,
     )
 
@@ -112,15 +94,15 @@ def _aws_resource_missing(error: Exception) -> bool:
 def store_unavailable(error: Exception) -> ApiError | None:
     """The 503 for an outage of a store the request needs (None: not an outage)."""
     if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
-        logger.warning("database unavailable: %s", error)
-        return database_unavailable()
-    if isinstance(error, REDIS_UNAVAILABLE_ERRORS):
-        logger.warning("redis unavailable: %s", error)
-        return redis_unavailable()
-    if isinstance(error, AWS_UNAVAILABLE_ERRORS) or _aws_resource_missing(error):
-        logger.warning("aws store unavailable: %s", error)
-        return aws_store_unavailable()
-    return None
+        code, store = "database_unavailable", "the database"
+    elif isinstance(error, REDIS_UNAVAILABLE_ERRORS):
+        code, store = "redis_unavailable", "the job state store (Redis)"
+    elif isinstance(error, AWS_UNAVAILABLE_ERRORS) or _aws_resource_missing(error):
+        code, store = "aws_store_unavailable", "a job store (DynamoDB, SQS or S3)"
+    else:
+        return None
+    logger.warning("%s: %s", code, error)
+    return _unavailable(code, store)
 
 
 def store_unavailable_response(error: Exception) -> JsonResponse | None:

@@ -14,7 +14,7 @@ import sys
 import time
 
 from scripts.processes import REPO_ROOT as REPO_ROOT  # the repository, for the tests
-from scripts.processes import STACK_DIR, kill_group, spawn, stop_tree
+from scripts.processes import STACK_DIR, kill_group, log_tail, spawn, stop_tree
 
 LOG_DIR = STACK_DIR / "test-workers"
 
@@ -94,8 +94,4 @@ class WorkerProcess:
             self.process.wait(timeout=10)
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
