@@ -9,6 +9,7 @@ gives an address where nothing listens (a provider that is down).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import socket
 import threading
@@ -34,6 +35,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    status: int = 0  # the status it was answered with
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,12 @@ class FakeLLMServer:
 
     def _record_and_pick(self, request: RecordedRequest) -> Reply:
         with self._lock:
-            self.requests.append(request)
             if self._scripted:
-                return self._scripted.pop(0)
-        return self.default(request.body) if callable(self.default) else self.default
+                reply = self._scripted.pop(0)
+            else:
+                reply = self.default(request.body) if callable(self.default) else self.default
+            self.requests.append(dataclasses.replace(request, status=reply.status))
+        return reply
 
     # --- protocols -------------------------------------------------------------------------
     def _payload(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
@@ -159,10 +163,13 @@ class FakeLLMServer:
         with self._lock:
             return list(self.requests)
 
-    def sent_images(self) -> list[SentImage]:
-        """Every image part of every request, decoded, as the provider would receive it."""
+    def sent_images(self, *, answered: bool = False) -> list[SentImage]:
+        """Every image part of every request (`answered`: of those answered 2xx), decoded,
+        as the provider would receive it."""
         found: list[SentImage] = []
         for request in self.recorded():
+            if answered and not 200 <= request.status < 300:
+                continue
             for message in request.body.get("messages", []):
                 content = message.get("content")
                 if not isinstance(content, list):
