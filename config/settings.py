@@ -206,6 +206,15 @@ S3_BUCKET = env_str("ISIDORUS_S3_BUCKET", f"{ISIDORUS_NAMESPACE}-images")
 # Staged batches are read within minutes; one nobody will read (its job stopped, its
 # message dead-lettered) expires after this many days (an S3 lifecycle rule).
 STAGING_EXPIRY_DAYS = env_int("ISIDORUS_STAGING_EXPIRY_DAYS", 7, minimum=1)
+# A finished job's results stay in PostgreSQL until it is deleted (its status and counters
+# copied there at the end: scrapings/retention.py); its working state expires. Its Redis
+# keys expire this long after the terminal status, which must outlast any message still
+# on its way (the visibility timeout times the receives, plus retry delays).
+JOB_STATE_RETENTION_SECONDS = env_int(
+    "ISIDORUS_JOB_STATE_RETENTION_SECONDS", 24 * 3600, minimum=3600
+)
+# ... and its DynamoDB item and counter shards this many days after it (the table's TTL).
+JOB_ITEM_RETENTION_DAYS = env_int("ISIDORUS_JOB_ITEM_RETENTION_DAYS", 30, minimum=1)
 
 # --- SQS / Celery -------------------------------------------------------------------
 # The visibility timeout must exceed the longest task (hard time limit below), or a

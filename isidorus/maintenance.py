@@ -28,6 +28,7 @@ from isidorus.integrations.aws import sqs_client
 from isidorus.integrations.dead_letters import decode_celery_message
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.models import DeliveryStatus, JobStatus, Scraping, WebhookDelivery
+from isidorus.scrapings.retention import jobs_archive_missed
 from isidorus.scrapings.services.finish import job_fail_lost_state, job_finish_if_done
 from isidorus.scrapings.services.staging_lost import items_record_lost, items_republish
 from isidorus.scrapings.services.start import scraping_launch
@@ -78,6 +79,7 @@ def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
             actions[job_id] = "failed"
     actions.update(_recover_launches(stall))
     actions.update(_fail_jobs_with_lost_state())
+    actions.update(jobs_archive_missed())
     republish_overdue()
     return actions
 

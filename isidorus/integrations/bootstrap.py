@@ -10,6 +10,7 @@ from django.conf import settings
 
 from config.queues import QueueSpec, all_queue_specs
 from isidorus.integrations.aws import dynamodb_client, s3_client, sqs_client
+from isidorus.integrations.job_table import TTL_ATTRIBUTE
 from isidorus.integrations.store_epochs import bucket_epoch_record
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -68,6 +69,19 @@ def ensure_jobs_table(table: str) -> None:
             raise
     dynamodb.get_waiter("table_exists").wait(
         TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    ensure_item_expiry(table)
+
+
+def ensure_item_expiry(table: str) -> None:
+    """Turn on the table's TTL: finished jobs' items carry `expires_at` (scrapings/retention.py)."""
+    dynamodb = dynamodb_client()
+    described = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    if described.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+        return
+    dynamodb.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
 
 

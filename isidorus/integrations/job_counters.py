@@ -272,6 +272,23 @@ def counter_shards_create(job_id: str, shards: int) -> None:
     )
 
 
+def counter_shards_expire(job_id: str, shards: int, *, expires_at: int, attribute: str) -> None:
+    """Set the TTL attribute on each shard (one update each: BatchWriteItem cannot update)."""
+    for shard in range(shards):
+        try:
+            dynamodb_client().update_item(
+                TableName=settings.JOBS_TABLE,
+                Key=_key(counter_shard_id(job_id, shard)),
+                UpdateExpression="SET #ttl = :at",
+                ConditionExpression="attribute_exists(scraping_id)",
+                ExpressionAttributeNames={"#ttl": attribute},
+                ExpressionAttributeValues={":at": {"N": str(expires_at)}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):  # a shard already gone has nothing to keep
+                raise
+
+
 def counter_shards_delete(job_id: str, shards: int) -> None:
     _batch_write(
         job_id,

@@ -19,6 +19,7 @@ from isidorus.integrations.job_counters import (
     counter_shard_count,
     counter_shards_create,
     counter_shards_delete,
+    counter_shards_expire,
     counter_shards_sum,
 )
 from isidorus.integrations.job_counters import (
@@ -31,8 +32,10 @@ from isidorus.integrations.job_counters import (
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
 TERMINAL = ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED")
-# Kept for the counters' bookkeeping, never part of what job_item_get returns.
-_INTERNAL = frozenset({"applied_batches", "counter_shards"})
+# The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it.
+TTL_ATTRIBUTE = "expires_at"
+# Kept for the counters' bookkeeping and retention, never part of what job_item_get returns.
+_INTERNAL = frozenset({"applied_batches", "counter_shards", TTL_ATTRIBUTE})
 
 
 def _now() -> str:
@@ -165,6 +168,26 @@ def job_item_get(job_id: str) -> dict[str, Any] | None:
     for name, value in counter_shards_sum(job_id, shards).items():
         found[name] = int(found.get(name) or 0) + value
     return found
+
+
+def job_item_expire(job_id: str, *, expires_at: int) -> None:
+    """Give the job item and its counter shards a TTL (`expires_at`, epoch seconds)."""
+    try:
+        response = dynamodb_client().update_item(
+            TableName=settings.JOBS_TABLE,
+            Key=_key(job_id),
+            UpdateExpression="SET #ttl = :at",
+            ConditionExpression="attribute_exists(scraping_id)",
+            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":at": {"N": str(expires_at)}},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return  # already gone
+        raise
+    shards = int(response["Attributes"].get("counter_shards", {"N": "0"})["N"])
+    counter_shards_expire(job_id, shards, expires_at=expires_at, attribute=TTL_ATTRIBUTE)
 
 
 def job_item_delete(job_id: str) -> None:

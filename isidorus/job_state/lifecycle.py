@@ -72,6 +72,16 @@ def job_keys(job_id: str) -> list[str]:
     return [str(key) for key in redis.scan_iter(match=job_key_pattern(job_id), count=1000)]
 
 
+def expire_state(job_id: str, seconds: int) -> int:
+    """Let the job's keys (not its tombstone) expire `seconds` from now; returns how many."""
+    keys = job_keys(job_id)
+    pipe = get_redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.expire(key, seconds)
+    pipe.execute()
+    return len(keys)
+
+
 def delete_state(job_id: str) -> None:
     keys = job_keys(job_id)
     if keys:

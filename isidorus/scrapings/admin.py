@@ -38,7 +38,8 @@ class ScrapingAdmin(_ReadOnlyAdmin):
         "created_at",
         "finished_at",
     ]
-    # One DynamoDB read (and one Redis read) per row for its live counters.
+    # One DynamoDB read (and one Redis read) per unfinished row for its live counters;
+    # a finished row reads its PostgreSQL copy.
     list_per_page = 50
     list_filter = ["status", "scope", "created_at"]
     search_fields = ["url", "owner__username", "id"]
@@ -51,7 +52,7 @@ class ScrapingAdmin(_ReadOnlyAdmin):
     @admin.display(description="pages: done of admitted (fetched, failed, skipped)")
     def progress(self, job: Scraping) -> str:
         try:
-            live = job_live(str(job.pk))
+            live = job_live(job)
         except (BotoCoreError, ClientError, RedisError):
             # The list must load even while DynamoDB or Redis does not answer.
             return "unavailable"

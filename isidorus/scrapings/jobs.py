@@ -11,6 +11,7 @@ from isidorus import job_state
 from isidorus.crawling.scope import Scope, UrlFilter, as_scope
 from isidorus.integrations import job_table
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping, SitemapMode
+from isidorus.scrapings.retention import job_archive
 from isidorus.scrapings.webhooks.options import STARTED, progress_every
 
 
@@ -104,6 +105,7 @@ def job_finish(job_id: str, *, status: str, reason: str = "") -> bool:
             )
     job_state.set_flag(job_id, job_state.Flag.STOPPED)
     job_state.deactivate(job_id)
+    job_archive(job_id)
     final = Scraping.objects.filter(pk=job_id).values_list("status", flat=True).first()
     if final in TERMINAL_STATUSES:
         # Every caller that reaches a terminal status emits it: the row makes it once.

@@ -75,6 +75,9 @@ class Scraping(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The job item (status, reason, times, counters) as DynamoDB held it at the terminal
+    # status; reads use it from then on, as the item and the Redis state expire.
+    final_item = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         # People read "job" (the admin); the API resource keeps its name, `scrapings`.

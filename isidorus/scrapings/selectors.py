@@ -15,10 +15,10 @@ from typing import Any, TypedDict
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
-from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobTerm, Link, Page, Scraping
 from isidorus.scrapings.progress import JobProgress, job_progress_of
 from isidorus.scrapings.readers import readable
+from isidorus.scrapings.retention import job_item_of
 
 TOP_TERMS = 50
 MAX_TOP_TERMS = 500
@@ -162,12 +162,13 @@ def live_progress(job_id: str, *, counters: Counters, status: str) -> JobProgres
 
 
 def scraping_detail(*, job: Scraping, now: datetime | None = None) -> ScrapingDetail:
-    """Combine the row with the live job item; without an item the row's mirror is used.
+    """Combine the row with the job item (live, or its terminal copy); without an item
+    the row's mirror is used.
 
     The item is missing only before the launch (or if it failed): nothing can have been
     counted then, because writers add counters only to an existing item.
     """
-    item = job_item_get(str(job.pk)) or {}
+    item = job_item_of(job)
     counters = counters_from_item(item)
     started_at = _timestamp(item.get("started_at"), job.started_at)
     finished_at = _timestamp(item.get("finished_at"), job.finished_at)

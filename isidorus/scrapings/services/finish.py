@@ -17,7 +17,7 @@ from django.db.models import Count
 
 from isidorus import job_state
 from isidorus.scrapings.jobs import job_config, job_finish, job_is_stopped
-from isidorus.scrapings.models import Image, JobStatus, Page
+from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Page, Scraping
 from isidorus.scrapings.services.audit import (
     job_audit,
     job_audit_record_losses,
@@ -63,7 +63,13 @@ def terminal_status(job_id: str) -> tuple[str, str]:
 
 
 def job_fail_lost_state(job_id: str) -> bool:
-    """The job's Redis state vanished: fail it with a clear reason rather than guess."""
+    """The job's Redis state vanished: fail it with a clear reason rather than guess.
+
+    A job already finished has nothing to fail: its state expired after the end
+    (scrapings/retention.py) and a message for it came later.
+    """
+    if Scraping.objects.filter(pk=job_id, status__in=TERMINAL_STATUSES).exists():
+        return False
     moved = job_finish(job_id, status=JobStatus.FAILED, reason=job_state.STATE_LOST_REASON)
     job_record_unfinished(job_id, STATE_LOST)
     return moved

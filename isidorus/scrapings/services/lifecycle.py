@@ -14,6 +14,7 @@ from isidorus.integrations import job_table
 from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.jobs import forget_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobStatus, Scraping
+from isidorus.scrapings.retention import job_archive
 from isidorus.scrapings.services.unfinished import job_record_unfinished
 from isidorus.scrapings.staging import stage_delete_job
 from isidorus.scrapings.webhooks.events import webhook_emit
@@ -45,6 +46,7 @@ def scraping_cancel(*, job: Scraping) -> None:
         status=JobStatus.CANCELLED, status_reason=CANCELLED_REASON, finished_at=timezone.now()
     )
     job_record_unfinished(job_id, CANCELLED)
+    job_archive(job_id)
     webhook_emit(job_id, CANCELLED_EVENT)
 
 

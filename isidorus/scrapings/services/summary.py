@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db.models import Count
 
-from isidorus.integrations.job_table import job_item_get
 from isidorus.scrapings.models import Image, Link, Page, Scraping
 from isidorus.scrapings.progress import JobProgress
+from isidorus.scrapings.retention import job_item_of
 from isidorus.scrapings.selectors import Counters, counters_from_item, live_progress, term_totals
 
 
@@ -28,17 +28,17 @@ class LiveJob:
     progress: JobProgress
 
 
-def job_live(job_id: str) -> LiveJob:
+def job_live(job: Scraping) -> LiveJob:
     """The job's status, counters and progress as the status endpoint reports them."""
-    item = job_item_get(job_id) or {}
+    item = job_item_of(job)
     status = str(item.get("status", "UNKNOWN"))
     counters = counters_from_item(item)
-    return LiveJob(status, counters, live_progress(job_id, counters=counters, status=status))
+    return LiveJob(status, counters, live_progress(str(job.pk), counters=counters, status=status))
 
 
 def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
     job = Scraping.objects.get(pk=job_id)
-    item = job_item_get(job_id) or {}
+    item = job_item_of(job)
     pages = Page.objects.filter(scraping_id=job_id)
     by_outcome = dict(
         pages.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")

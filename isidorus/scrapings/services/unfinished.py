@@ -14,6 +14,7 @@ from django.conf import settings
 from isidorus.integrations import job_table
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import Image, Page
+from isidorus.scrapings.retention import job_archive
 
 IMAGE_FAILED = "failed"
 
@@ -56,4 +57,6 @@ def job_record_unfinished(job_id: str, reason: str) -> tuple[int, int]:
         return 0, 0
     summaries = summaries_record_unfinished(job_id, reason) if job.summarize else 0
     images = images_record_unfinished(job_id, reason) if job.describe_images else 0
+    if summaries or images:
+        job_archive(job_id)  # the terminal copy takes the counters just added
     return summaries, images

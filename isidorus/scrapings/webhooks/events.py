@@ -20,11 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from isidorus.contracts import DELIVER_WEBHOOK, WebhookBody
-from isidorus.integrations.job_table import job_item_get
 from isidorus.integrations.redis_client import get_redis
 from isidorus.publishing import publish
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import TERMINAL_STATUSES, JobStatus, Scraping, WebhookDelivery
+from isidorus.scrapings.retention import job_item_of
 from isidorus.scrapings.selectors import counters_from_item
 from isidorus.scrapings.webhooks.options import CANCELLED, COMPLETED, FAILED, PROGRESS
 
@@ -87,8 +87,8 @@ def _record(job_id: str, event: str, key: str) -> None:
 
 
 def _payload(job_id: str, event: str) -> dict[str, Any]:
-    item = job_item_get(job_id) or {}
-    job = Scraping.objects.only("status", "status_reason", "url").get(pk=job_id)
+    job = Scraping.objects.only("status", "status_reason", "url", "final_item").get(pk=job_id)
+    item = job_item_of(job)
     counters = counters_from_item(item)
     return {
         "type": event,

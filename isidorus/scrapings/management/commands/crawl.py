@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from isidorus.integrations.job_table import TERMINAL
+from isidorus.scrapings.models import Scraping
 from isidorus.scrapings.serializers import ScrapingStartSerializer
 from isidorus.scrapings.services.lifecycle import AlreadyFinished, scraping_cancel
 from isidorus.scrapings.services.progress_line import progress_line
@@ -96,7 +97,7 @@ class Command(BaseCommand):
         interactive = sys.stdout.isatty()
         last_line = ""
         while True:
-            live = job_live(job_id)
+            live = job_live(Scraping.objects.get(pk=job_id))
             elapsed = time.monotonic() - started
             line = progress_line(live.progress, elapsed)
             if interactive:
