@@ -140,8 +140,29 @@ def _recycle_old_connections(**_: Any) -> None:
     close_old_connections()
 
 
+def _bind_log_fields(
+    task_id: str | None = None, task: Any = None, args: Any = None, **_: Any
+) -> None:
+    """Every line the task logs says its task, job, batch and owner (isidorus/core/logs.py)."""
+    from django.db import DatabaseError
+
+    from isidorus.core.logs import bind, task_fields
+    from isidorus.scrapings.jobs import job_config
+
+    fields = task_fields(str(getattr(task, "name", "")), task_id, args)
+    owner: int | None = None
+    if fields["job_id"]:
+        try:
+            config = job_config(fields["job_id"])  # cached per process: the task reads it too
+        except DatabaseError:
+            config = None  # the task meets the outage itself, and says so
+        owner = config.owner_id if config is not None else None
+    bind(**fields, owner=owner)
+
+
 # Receivers are connected by a plain call rather than `@signal.connect`: Celery is untyped,
 # so the decorator would make the functions untyped (the call is what the decorator does).
 worker_init.connect(_refuse_an_evicting_redis)
 worker_process_init.connect(_warm_worker_process)
 task_prerun.connect(_recycle_old_connections)
+task_prerun.connect(_bind_log_fields)

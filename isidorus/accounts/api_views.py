@@ -16,10 +16,12 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from isidorus.accounts.authentication import ApiKeyAuthentication
 from isidorus.accounts.throttles import OwnerRequestThrottle
+from isidorus.core import logs
 
 
 class DashboardSessionAuthentication(SessionAuthentication):
@@ -40,6 +42,17 @@ class OwnerApiView(APIView):
     authentication_classes = [ApiKeyAuthentication, DashboardSessionAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [OwnerRequestThrottle]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # What the request's log lines say they are about (isidorus/core/logs.py).
+        logs.bind(owner=request.user.pk, job_id=kwargs.get("job_id"))
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        logs.bind()  # the thread's next request starts with no fields
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def request_owner(request: Request) -> User:

@@ -4,6 +4,7 @@ Unreachable here is a closed port on 127.0.0.1; gone is a table name moto does n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from isidorus.core.errors import DATABASE_RETRY_AFTER_SECONDS
+from isidorus.core.logs import ContextFilter, bound
 from isidorus.scrapings.models import Scraping
 from tests.support.processes import free_port
 
@@ -43,3 +45,30 @@ def test_a_job_read_while_the_job_table_is_missing_is_a_503(
     _assert_unavailable(api.get(f"/api/v1/scrapings/{job.pk}/"))
     # The rest of the API, which does not need the table, still answers.
     assert api.get("/api/v1/scrapings/").status_code == 200
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_the_outage_is_logged_with_the_owner_and_the_job(
+    api: APIClient, make_job: Callable[..., Scraping], settings: Any
+) -> None:
+    job = make_job()
+    settings.JOBS_TABLE = "isidorus-no-such-table"
+    handler = _Captured()
+    handler.addFilter(ContextFilter())
+    errors_logger = logging.getLogger("isidorus.core.errors")
+    errors_logger.addHandler(handler)
+    try:
+        _assert_unavailable(api.get(f"/api/v1/scrapings/{job.pk}/"))
+    finally:
+        errors_logger.removeHandler(handler)
+    [record] = [r for r in handler.records if r.getMessage().startswith("aws_store_unavailable")]
+    assert record.context == {"owner": str(job.owner_id), "job_id": str(job.pk)}
+    assert bound() == {}  # the request's fields end with it
