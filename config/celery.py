@@ -7,11 +7,12 @@ choice sits next to its reason.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, task_retry, worker_init, worker_process_init
 from kombu.entity import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -160,9 +161,34 @@ def _bind_log_fields(
     bind(**fields, owner=owner)
 
 
+_task_started: dict[str, float] = {}
+
+
+def _start_task_timer(task_id: str | None = None, **_: Any) -> None:
+    if task_id:
+        _task_started[task_id] = time.monotonic()
+
+
+def _observe_task(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    started = _task_started.pop(task_id or "", None)
+    if started is not None:
+        from isidorus.integrations.metrics import TASK_SECONDS
+
+        TASK_SECONDS.labels(str(getattr(task, "name", ""))).observe(time.monotonic() - started)
+
+
+def _count_retry(sender: Any = None, **_: Any) -> None:
+    from isidorus.integrations.metrics import TASK_RETRIES
+
+    TASK_RETRIES.labels(str(getattr(sender, "name", ""))).inc()
+
+
 # Receivers are connected by a plain call rather than `@signal.connect`: Celery is untyped,
 # so the decorator would make the functions untyped (the call is what the decorator does).
 worker_init.connect(_refuse_an_evicting_redis)
 worker_process_init.connect(_warm_worker_process)
 task_prerun.connect(_recycle_old_connections)
 task_prerun.connect(_bind_log_fields)
+task_prerun.connect(_start_task_timer)
+task_postrun.connect(_observe_task)
+task_retry.connect(_count_retry)

@@ -265,6 +265,10 @@ ISIDORUS_AUTH_FAILURE_WINDOW_SECONDS = env_int(
 # Reverse proxies whose X-Forwarded-For is believed (isidorus/core/client_address.py).
 # Empty: the peer address is the client, and X-Forwarded-For is ignored.
 ISIDORUS_TRUSTED_PROXIES = env_networks("ISIDORUS_TRUSTED_PROXIES", [])
+# Who may read /metrics: a client in these networks, or one sending
+# `Authorization: Bearer <METRICS_TOKEN>` (when it is set). Anyone else gets a 404.
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env_optional_str("METRICS_TOKEN")
 
 
 def _resolver_overrides(raw: list[str]) -> dict[str, str]:

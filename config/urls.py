@@ -9,11 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from isidorus.core.errors import error_body
 from isidorus.core.views import health
+from isidorus.scrapings.metrics_api import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard-jobs"), name="home"),
     path("dashboard/", include("isidorus.dashboard.urls")),
     path("health/", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

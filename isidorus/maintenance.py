@@ -26,6 +26,7 @@ from isidorus.crawling.urls import url_fingerprint
 from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_republish
 from isidorus.integrations.aws import sqs_client
 from isidorus.integrations.dead_letters import decode_celery_message
+from isidorus.integrations.metrics import DEAD_LETTERS
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.models import DeliveryStatus, JobStatus, Scraping, WebhookDelivery
 from isidorus.scrapings.retention import jobs_archive_missed
@@ -191,6 +192,7 @@ def drain_dead_letters(*, max_messages: int = 200) -> int:
                 decoded = decode_celery_message(message["Body"])
                 if decoded is None or not _record_dead_letter(*decoded):
                     logger.error("dead letter in %s is not a known task message; dropped", stage)
+                DEAD_LETTERS.labels(stage).inc()
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
     return handled

@@ -531,7 +531,17 @@ def services_up() -> None:
             python, str(SCRIPTS_DIR / "demo_site.py"), "--port", str(_port("DEMO_PORT", 8765)),
         ],
     }  # fmt: skip
-    env = {**os.environ, "ISIDORUS_API_BIND": f"127.0.0.1:{api_port}"}
+    # One Prometheus multiprocess directory for this host's processes (/metrics adds them
+    # up), emptied when none of them runs: stale files would count twice.
+    metrics_dir = STACK_DIR / "metrics"
+    if all(_service(name).pid() is None for name in commands):
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "ISIDORUS_API_BIND": f"127.0.0.1:{api_port}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     for name, command in commands.items():
         service = _service(name)
         pid = service.pid()

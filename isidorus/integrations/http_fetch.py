@@ -31,6 +31,7 @@ from urllib3.exceptions import (
 )
 
 from isidorus.crawling.urls import canonicalize
+from isidorus.integrations import metrics
 from isidorus.integrations.guarded_http import (
     ConnectionDeadline,
     blocked_in,
@@ -170,12 +171,14 @@ def fetch(
     accept: frozenset[str] = HTML_TYPES,
 ) -> FetchResult:
     """Fetch `url` (canonical). Never raises for network or HTTP trouble: it classifies it."""
+    started = time.monotonic()
     with ConnectionDeadline(limits.total_seconds) as cut:
         result = _fetch(url, limits, hop_check, accept)
     if cut.expired:
-        return FetchResult(
+        result = FetchResult(
             url, result.final_url, "failed", "timeout", retryable=True, redirects=result.redirects
         )
+    metrics.observe_fetch(result.outcome, started, len(result.body))
     return result
 
 

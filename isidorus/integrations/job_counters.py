@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from isidorus.integrations import metrics
 from isidorus.integrations.aws import dynamodb_client
 
 logger = logging.getLogger(__name__)
@@ -204,9 +205,13 @@ def job_item_add_counters_once(job_id: str, unit_id: str, counters: Mapping[str,
     if shards is None:
         return False
     if shards == 0:
-        return _update(job_id, _job_item_request(job_id, unit_id, increments))
-    shard_id = counter_shard_id(job_id, counter_shard_of(unit_id, shards))
-    return _update(job_id, _shard_request(shard_id, unit_id, increments))
+        added = _update(job_id, _job_item_request(job_id, unit_id, increments))
+    else:
+        shard_id = counter_shard_id(job_id, counter_shard_of(unit_id, shards))
+        added = _update(job_id, _shard_request(shard_id, unit_id, increments))
+    if added:
+        metrics.count_job_counters(increments)
+    return added
 
 
 def counter_shards_sum(job_id: str, shards: int) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from isidorus.enrichment.providers.base import Completion, LanguageModel, ProviderError
+from isidorus.integrations.metrics import LLM_TOKENS
 
 __all__ = ["Completion", "LanguageModel", "ProviderError", "summary_model", "vision_model"]
 
@@ -45,12 +46,49 @@ def _build(provider: str, *, model_kind: str) -> LanguageModel | None:
     return None
 
 
+class _Metered:
+    """A model whose completions count their tokens (isidorus_llm_tokens)."""
+
+    def __init__(self, inner: LanguageModel) -> None:
+        self.inner = inner
+        self.provider = inner.provider
+        self.model = inner.model
+
+    def _counted(self, completion: Completion) -> Completion:
+        for direction, tokens in (
+            ("input", completion.input_tokens), ("output", completion.output_tokens),
+        ):  # fmt: skip
+            LLM_TOKENS.labels(self.provider, self.model, direction).inc(max(0, tokens))
+        return completion
+
+    def complete(self, *, system: str, prompt: str, max_tokens: int, timeout: float) -> Completion:
+        return self._counted(
+            self.inner.complete(
+                system=system, prompt=prompt, max_tokens=max_tokens, timeout=timeout
+            )
+        )
+
+    def describe(
+        self, *, system: str, prompt: str, image: bytes, mime: str, max_tokens: int, timeout: float
+    ) -> Completion:
+        return self._counted(
+            self.inner.describe(
+                system=system, prompt=prompt, image=image, mime=mime, max_tokens=max_tokens,
+                timeout=timeout,
+            )
+        )  # fmt: skip
+
+
+def _metered(model: LanguageModel | None) -> LanguageModel | None:
+    return None if model is None else _Metered(model)
+
+
 def summary_model() -> LanguageModel | None:
-    return _build(settings.SUMMARY_PROVIDER, model_kind="SUMMARY")
+    return _metered(_build(settings.SUMMARY_PROVIDER, model_kind="SUMMARY"))
 
 
 def vision_model() -> LanguageModel | None:
-    return _build(settings.IMAGE_DESCRIBER_PROVIDER, model_kind="VISION")
+    return _metered(_build(settings.IMAGE_DESCRIBER_PROVIDER, model_kind="VISION"))
 
 
 def provider_timeout(model: LanguageModel) -> float:

@@ -1,0 +1,111 @@
+"""GET /metrics: Prometheus' text for this host's processes (isidorus/integrations/metrics.py),
+with what is read at scrape time: each queue's and dead-letter queue's depth (SQS) and the
+jobs by status (PostgreSQL).
+
+Only for a client in METRICS_ALLOWED_NETWORKS (loopback by default) or one that sends
+`Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404, as for a page that is not
+there. A store that does not answer leaves its series out for that scrape, rather than
+failing the whole scrape.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from config.queues import STAGES, queue_spec
+from isidorus.core.client_address import client_address, trusted_networks
+from isidorus.integrations.aws import sqs_client
+from isidorus.integrations.dead_letters import dlq_depth
+from isidorus.integrations.metrics import exposition
+from isidorus.scrapings.models import JobStatus, Scraping
+
+logger = logging.getLogger(__name__)
+_DEPTH_ATTRIBUTES = {
+    "visible": "ApproximateNumberOfMessages",
+    "in_flight": "ApproximateNumberOfMessagesNotVisible",
+    "delayed": "ApproximateNumberOfMessagesDelayed",
+}
+
+
+class QueueCollector(Collector):
+    """Each stage's queue depth by state, and its DLQ's depth and oldest message's age."""
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "isidorus_queue_messages", "Messages in a stage's queue, by state",
+            labels=["queue", "state"],
+        )  # fmt: skip
+        dlq = GaugeMetricFamily(
+            "isidorus_dlq_messages", "Messages in a stage's dead-letter queue", labels=["queue"]
+        )
+        age = GaugeMetricFamily(
+            "isidorus_dlq_oldest_message_age_seconds",
+            "Age of the oldest dead letter seen (sampled)",
+            labels=["queue"],
+        )
+        sqs = sqs_client()
+        for stage in STAGES:
+            spec = queue_spec(stage)
+            try:
+                url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
+                found = sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=list(_DEPTH_ATTRIBUTES.values())
+                )["Attributes"]
+                letters = dlq_depth(stage)
+            except (BotoCoreError, ClientError) as error:
+                logger.warning("metrics: queue %s unreadable: %s", spec.name, error)
+                continue
+            for state, attribute in _DEPTH_ATTRIBUTES.items():
+                depth.add_metric([spec.name, state], float(found.get(attribute, 0)))
+            dlq.add_metric([spec.dlq_name], float(letters.messages))
+            if letters.oldest_age_seconds is not None:
+                age.add_metric([spec.dlq_name], letters.oldest_age_seconds)
+        yield from (depth, dlq, age)
+
+
+class JobCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("isidorus_jobs", "Jobs, by status", labels=["status"])
+        try:
+            counts = dict(
+                Scraping.objects.values_list("status")
+                .annotate(n=Count("pk"))
+                .values_list("status", "n")
+            )
+        except DatabaseError as error:
+            logger.warning("metrics: jobs unreadable: %s", error)
+            return
+        for status in JobStatus.values:
+            jobs.add_metric([status], float(counts.get(status, 0)))
+        yield jobs
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    address = client_address(
+        peer=str(request.META.get("REMOTE_ADDR") or ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+        proxies=trusted_networks(tuple(settings.ISIDORUS_TRUSTED_PROXIES)),
+    )
+    allowed = trusted_networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
+    return address is not None and any(address in network for network in allowed)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        raise Http404
+    body, content_type = exposition([QueueCollector(), JobCollector()])
+    return HttpResponse(body, content_type=content_type)

@@ -1,0 +1,93 @@
+"""GET /metrics after a real crawl (issue 14): the workers' counters, added up from their
+multiprocess files, agree with the database; queue depths and jobs by status are read at
+scrape time; only allowed networks or the bearer token may read it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from config.queues import STAGES, queue_spec
+from isidorus.scrapings.models import Page
+from tests.e2e.crawling import start_crawl, wait_terminal
+from tests.support.fixture_site import fixture_routes
+from tests.support.site import FixtureSite
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _by(samples: dict[Any, float], name: str, *labels: str) -> dict[tuple[str, ...], float]:
+    found: dict[tuple[str, ...], float] = {}
+    for (sample, pairs), value in samples.items():
+        if sample == name:
+            named = dict(pairs)
+            found[tuple(named[label] for label in labels)] = value
+    return found
+
+
+def test_metrics_after_a_crawl_agree_with_the_database(
+    start_worker: Any, redis_clean: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    with FixtureSite(fixture_routes("http://127.0.0.1:9")) as site:
+        start_worker(
+            stages=["scraper", "writer"], name="metered",
+            env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+        )  # fmt: skip
+        job_id = start_crawl(site.url("/"), depth=1)
+        assert wait_terminal(job_id)["status"] == "COMPLETED_WITH_ERRORS"
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    response = Client().get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = _samples(response.content.decode())
+
+    pages = Page.objects.filter(scraping_id=job_id)
+    by_outcome = Counter(pages.values_list("outcome", flat=True))
+    assert _by(samples, "isidorus_pages_total", "outcome") == {
+        (outcome,): float(total) for outcome, total in by_outcome.items()
+    }
+    by_reason = Counter(pages.exclude(outcome="fetched").values_list("outcome", "reason"))
+    reasons = _by(samples, "isidorus_page_reasons_total", "outcome", "reason")
+    reasons.pop(("skipped", "duplicate"), None)  # links already known: counted, never stored
+    assert reasons == {key: float(total) for key, total in by_reason.items()}
+
+    fetches = _by(samples, "isidorus_fetch_seconds_count", "outcome")
+    assert fetches[("fetched",)] >= by_outcome["fetched"]
+    assert sum(_by(samples, "isidorus_fetch_bytes_total").values()) > 0
+    tasks = _by(samples, "isidorus_task_seconds_count", "task")
+    assert tasks[("isidorus.scrape",)] >= 1
+    assert tasks[("isidorus.write",)] >= 1
+    assert _by(samples, "isidorus_jobs", "status")[("COMPLETED_WITH_ERRORS",)] == 1.0
+    depths = _by(samples, "isidorus_queue_messages", "queue", "state")
+    for stage in STAGES:
+        assert (queue_spec(stage).name, "visible") in depths
+    assert set(_by(samples, "isidorus_dlq_messages", "queue")) == {
+        (queue_spec(stage).dlq_name,) for stage in STAGES
+    }
+
+
+def test_metrics_are_for_allowed_networks_or_the_bearer_token(settings: Any) -> None:
+    settings.METRICS_TOKEN = "scrape-secret"
+    outside = Client(REMOTE_ADDR="10.1.2.3")
+    assert outside.get("/metrics").status_code == 404
+    assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
+    assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
+    assert Client().get("/metrics").status_code == 200  # loopback is allowed by default
+    settings.METRICS_TOKEN = None
+    assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer None").status_code == 404
