@@ -4,6 +4,8 @@ scrape time; only allowed networks or the bearer token may read it."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from isidorus.scrapings.models import Page
 from tests.e2e.crawling import start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.site import FixtureSite
+from tests.support.workers import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -91,3 +94,34 @@ def test_metrics_are_for_allowed_networks_or_the_bearer_token(settings: Any) -> 
     assert Client().get("/metrics").status_code == 200  # loopback is allowed by default
     settings.METRICS_TOKEN = None
     assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer None").status_code == 404
+
+
+def _series_names(text: str) -> set[str]:
+    """Every series name a scrape can hold, empty families included (a counter `x` is
+    `x_total`, a histogram `x` is `x_bucket`, `x_count`, `x_sum`)."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in suffixes.get(family.type, ("",))
+    }
+
+
+def test_the_grafana_dashboard_queries_only_series_that_metrics_serves(
+    aws_resources: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)  # this process's registry
+    served = _series_names(Client().get("/metrics").content.decode())
+    dashboard = json.loads((REPO_ROOT / "deploy/grafana/isidorus-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bisidorus_[a-z_]+", target["expr"])
+    }
+    assert queried
+    assert queried - served == set()
+    # Every metric Isidorus serves has a panel.
+    families = {name.removesuffix("_bucket") for name in served if name.startswith("isidorus_")}
+    shown = {name.removesuffix("_bucket").removesuffix("_count") for name in queried}
+    assert {name for name in families if not name.endswith(("_count", "_sum", "_created"))} <= shown
