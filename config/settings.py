@@ -339,6 +339,14 @@ if PRODUCTION and _switched_on:
         f"{', '.join(_switched_on)}: test-only, refused when ISIDORUS_ENV=production; unset it"
     )
 
+# Diagnostics: every process appends each AWS call it makes (service, operation, resource)
+# to this file as a JSON line (isidorus/integrations/aws_calls.py; the IAM policy's test).
+ISIDORUS_RECORD_AWS_CALLS = env_optional_str("ISIDORUS_RECORD_AWS_CALLS")
+if ISIDORUS_RECORD_AWS_CALLS:
+    from isidorus.integrations.aws_calls import record_aws_calls
+
+    record_aws_calls(ISIDORUS_RECORD_AWS_CALLS)
+
 # Enrichment hand-off from the writer (summaries, images). With it off, jobs complete
 # once their pages are written and no enrichment worker is needed.
 ISIDORUS_ENRICHMENT_ENABLED = env_bool("ISIDORUS_ENRICHMENT_ENABLED", True)
