@@ -8,13 +8,15 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from isidorus.core.errors import error_body
-from isidorus.core.views import health
+from isidorus.core.views import health, health_live, health_ready
 from isidorus.scrapings.metrics_api import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard-jobs"), name="home"),
     path("dashboard/", include("isidorus.dashboard.urls")),
     path("health/", health, name="health"),
+    path("health/live", health_live, name="health-live"),
+    path("health/ready", health_ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

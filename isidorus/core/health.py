@@ -51,12 +51,22 @@ def _run(check: Callable[[], None]) -> str | None:
     return None
 
 
-def health_report() -> dict[str, dict[str, str]]:
+# What readiness needs: every API route reads PostgreSQL (keys, jobs) and Redis (limits),
+# so a pod that cannot reach them serves only errors. SQS, S3 and DynamoDB are needed by
+# some routes only (a start, an image, a running job's counters): a hiccup of one of them
+# must not take every pod out of the load balancer, which would also stop the reads of
+# finished jobs, the keys and the dashboard that still work.
+READINESS_CHECKS = ("postgresql", "redis")
+
+
+def health_report(names: tuple[str, ...] = tuple(CHECKS)) -> dict[str, dict[str, str]]:
     """Run the checks in parallel, so one slow dependency does not hide the others."""
-    remote = {name: check for name, check in CHECKS.items() if name != "postgresql"}
+    remote = {name: CHECKS[name] for name in names if name != "postgresql"}
     # The ORM connection is per-thread; run the database check on the request thread.
-    results: dict[str, str | None] = {"postgresql": _run(CHECKS["postgresql"])}
-    with ThreadPoolExecutor(max_workers=len(remote)) as pool:
+    results: dict[str, str | None] = {}
+    if "postgresql" in names:
+        results["postgresql"] = _run(CHECKS["postgresql"])
+    with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
         futures = {name: pool.submit(_run, check) for name, check in remote.items()}
         results.update({name: future.result() for name, future in futures.items()})
     return {
