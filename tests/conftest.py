@@ -59,12 +59,14 @@ def start_worker(aws_resources: dict[str, str], worker_env: dict[str, str]) -> I
         concurrency: int = 2,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        wrapper: list[str] | None = None,
     ) -> WorkerProcess:
         """Start a worker; with wait=False, only launch it (call its wait_ready() later)."""
         names = [spec.name for spec in all_queue_specs() if stages is None or spec.stage in stages]
         worker = WorkerProcess(
-            queues=names, name=name, env={**worker_env, **(env or {})}, concurrency=concurrency
-        )
+            queues=names, name=name, env={**worker_env, **(env or {})}, concurrency=concurrency,
+            wrapper=wrapper,
+        )  # fmt: skip
         started.append(worker)
         return worker.start() if wait else worker.launch()
 

@@ -28,7 +28,11 @@ class WorkerProcess:
         env: dict[str, str],
         concurrency: int = 2,
         pool: str = "prefork",
+        wrapper: list[str] | None = None,
     ) -> None:
+        # `wrapper`: a command the worker runs under (it must exec its arguments), such as
+        # `unshare` for a worker on a "host" of its own.
+        self.wrapper = wrapper or []
         self.queues = queues
         self.name = name
         self.env = env
@@ -52,7 +56,7 @@ class WorkerProcess:
             "--without-heartbeat", "--without-mingle", "--without-gossip",
             "-l", "INFO",
         ]  # fmt: skip
-        self.process = spawn(command, log_path=self.log_path, env=self.env)
+        self.process = spawn([*self.wrapper, *command], log_path=self.log_path, env=self.env)
         return self
 
     def wait_ready(self, ready_timeout: float = 60.0) -> WorkerProcess:
