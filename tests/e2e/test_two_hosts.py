@@ -1,7 +1,7 @@
 """Two worker "hosts" share one job, and one of them dies mid-crawl (issue 14).
 
 Each host's workers (a scraper and a writer) run in their own UTS and mount namespaces
-(`unshare -u -m`): their own host name, their own /tmp (a tmpfs), HOME, TMPDIR and
+(`unshare -u -m`): their own host name, HOME, TMPDIR (a tmpfs in their mount namespace) and
 Prometheus directory; only the loopback network, and so the stores, are shared, as
 between machines. Host A is SIGKILLed, every process of it, once pages are being written;
 the job must still complete exactly on host B.
@@ -27,23 +27,23 @@ from tests.support.waiting import wait_for
 
 # Needs root (unshare's namespaces), as make test runs here; never skipped.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-# The worker starts with a host name and a /tmp of its own, then execs its command.
-HOST = 'hostname "$0" && mount -t tmpfs tmpfs /tmp && exec "$@"'
+# The worker starts with a host name and a TMPDIR of its own (a tmpfs mounted in its mount
+# namespace: the other host and the test see an empty directory), then execs its command.
+HOST = 'hostname "$0" && mount -t tmpfs tmpfs "$TMPDIR" && exec "$@"'
 
 
 def _host(name: str, root: Path) -> tuple[list[str], dict[str, str]]:
-    home = root / name / "home"
-    metrics = root / name / "metrics"
-    home.mkdir(parents=True)
-    metrics.mkdir()
+    home, tmp, metrics = root / name / "home", root / name / "tmp", root / name / "metrics"
+    for directory in (home, tmp, metrics):
+        directory.mkdir(parents=True)
     wrapper = ["unshare", "--uts", "--mount", "sh", "-c", HOST, name]
-    env = {"HOME": str(home), "TMPDIR": "/tmp", "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    env = {"HOME": str(home), "TMPDIR": str(tmp), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     return wrapper, env
 
 
 @pytest.fixture
 def hosts_root() -> Iterator[Path]:
-    """Outside /tmp, which each host replaces with its own."""
+    """The hosts' directories, beside the test workers' logs."""
     root = STACK_DIR / "test-hosts" / f"{os.getpid()}-{time.monotonic_ns()}"
     yield root
     shutil.rmtree(root, ignore_errors=True)
