@@ -14,7 +14,7 @@ from config.queues import SCRAPER
 from isidorus.integrations.job_table import job_item_get
 from isidorus.maintenance import drain_dead_letters, reap_stalled_jobs
 from isidorus.scrapings.models import Page
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_completed_exactly, outcomes, start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.redelivery import FAST_REDELIVERY_ENV, fast_redelivery
@@ -151,9 +151,4 @@ def test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing(
         doomed.kill()
         start_worker(stages=[killed], name=f"survivor-{killed}", concurrency=CONCURRENCY[killed])
         item = wait_terminal(job_id, timeout=180)
-        found = outcomes(job_id, site.origin)
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
-    assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert item["pages_fetched"] == len(expected)
-    assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
+    assert_completed_exactly(job_id, item, site.origin, expected)

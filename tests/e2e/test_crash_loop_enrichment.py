@@ -11,22 +11,18 @@ it on 1,500 pages with kill points drawn at random for each run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db.models import Count
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
 from isidorus import job_state
-from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.models import Image, Page, WriteBatch
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_images_stored_once, outcomes, start_crawl, wait_terminal
 from tests.support.crash_site import CrashSite, crash_site
 from tests.support.site import FixtureSite
 from tests.support.workers import WorkerProcess
@@ -104,19 +100,8 @@ def _assert_every_store_exact(
     assert not unsummarised.exists(), f"{unsummarised.count()} fetched pages without a summary"
     assert not pages.exclude(summary_error="").exists()
 
-    rows = Image.objects.filter(scraping_id=job_id).select_related("page")
-    found = Counter(
-        (row.page.url.removeprefix(origin) or "/", row.url.removeprefix(origin)) for row in rows
-    )
-    assert found == model.image_pages  # no image row lost, none twice
-    for row in rows:
-        data = model.images[row.url.removeprefix(origin)]
-        assert (row.outcome, row.reason) == ("stored", ""), row.url
-        assert row.s3_key == f"images/{hashlib.sha256(data).hexdigest()}.png"
-        assert row.description
-    for key in {row.s3_key for row in rows}:
-        stored = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
-        assert hashlib.sha256(stored).hexdigest() in key
+    # no image row lost, none twice
+    assert_images_stored_once(job_id, origin, model.image_pages, model.images)
 
     images = sum(model.image_pages.values())
     counted = {

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from config.queues import SCRAPER, WRITER
 from isidorus.scrapings.models import Page
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_completed_exactly, start_crawl, wait_terminal
 from tests.support.database import table_locked
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.site import FixtureSite
@@ -73,16 +73,8 @@ def test_a_connection_dropped_mid_write_is_retried_and_writes_each_page_once(
                 timeout=10, message="the backend to be gone",
             )  # fmt: skip
         item = wait_terminal(job_id, timeout=120)
-        found = outcomes(job_id, site.origin)
 
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
-    assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
-    assert item["pages_fetched"] == len(expected)
-    assert item["skipped_duplicate"] == sum(
-        str(routes[path].body).count("<a href=") for path in expected
-    ) - (len(expected) - 1)
+    assert_completed_exactly(job_id, item, site.origin, expected, routes)
     assert written_before < len(expected)  # the dropped batch was among those left to write
     # The writer survived the drop and retried the batch itself after a short SQS delay,
     # instead of letting the message wait out its visibility timeout.

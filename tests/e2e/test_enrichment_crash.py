@@ -8,7 +8,6 @@ held at a gate in the fake server when the SIGKILL is sent.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -16,12 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
-from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.models import Image, Page
-from tests.e2e.crawling import kill_while_held, outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import (
+    assert_images_stored_once,
+    kill_while_held,
+    outcomes,
+    start_crawl,
+    wait_terminal,
+)
 from tests.enrichment.helpers import image_bytes
 from tests.support.gate import Gate
 from tests.support.generated_site import generated_routes, reachable_within
@@ -102,20 +105,8 @@ def _assert_enriched_exactly(job_id: str, item: dict[str, Any], site: EnrichedSi
     pages = Page.objects.filter(scraping_id=job_id)
     assert all(page.summary and not page.summary_error for page in pages)
 
-    rows = Image.objects.filter(scraping_id=job_id).select_related("page")
-    found = Counter(
-        (row.page.url.removeprefix(origin) or "/", row.url.removeprefix(origin)) for row in rows
-    )
-    assert found == site.image_pages  # no image lost, none recorded twice
-    for row in rows:
-        data = site.images[row.url.removeprefix(origin)]
-        assert (row.outcome, row.reason) == ("stored", ""), row.url
-        assert row.s3_key == f"images/{hashlib.sha256(data).hexdigest()}.png"
-        assert row.description
-    keys = {row.s3_key for row in rows}
-    for key in keys:
-        stored = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
-        assert hashlib.sha256(stored).hexdigest() in key
+    # no image lost, none recorded twice
+    assert_images_stored_once(job_id, origin, site.image_pages, site.images)
 
     images = sum(site.image_pages.values())
     counters = {

@@ -30,7 +30,7 @@ from config.queues import SCRAPER, WRITER
 from isidorus.accounts.services import api_key_create
 from isidorus.core.errors import DATABASE_RETRY_AFTER_SECONDS
 from isidorus.scrapings.models import Page
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_completed_exactly, start_crawl, wait_terminal
 from tests.support.api_routes import ADMIN_REQUESTS, API_REQUESTS
 from tests.support.database import django_database_at
 from tests.support.generated_site import generated_routes, reachable_within
@@ -95,17 +95,9 @@ def test_a_postgresql_restart_mid_crawl_completes_exactly(
         server.start()
         close_old_connections()  # this process's own connection died with the server too
         item = wait_terminal(job_id, timeout=120)
-        found = outcomes(job_id, site.origin)
 
     assert written_before < len(expected)  # the crawl was still going when the server went
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
-    assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
-    assert item["pages_fetched"] == len(expected)
-    assert item["skipped_duplicate"] == sum(
-        str(routes[path].body).count("<a href=") for path in expected
-    ) - (len(expected) - 1)
+    assert_completed_exactly(job_id, item, site.origin, expected, routes)
     # The outage reached the workers (a writer lost its connection and retried its batch),
     # so the exact result above is recovery, not luck of timing.
     assert "database connection lost" in worker.log_path.read_text(errors="replace")

@@ -28,7 +28,7 @@ from django.test import override_settings
 from config.queues import SCRAPER, WRITER
 from isidorus.integrations.bootstrap import ensure_jobs_table
 from isidorus.scrapings.models import Page
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_completed_exactly, start_crawl, wait_terminal
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.moto_server import OwnMoto
 from tests.support.processes import stopped
@@ -57,16 +57,9 @@ def _crawl_through_a_pause(pid: int, start_worker: Any, env: dict[str, str]) -> 
             written_before = Page.objects.filter(scraping_id=job_id).count()
             time.sleep(PAUSE_SECONDS)
         item = wait_terminal(job_id, timeout=120)
-        found = outcomes(job_id, site.origin)
 
     assert written_before < len(expected)  # the crawl was still going when the store froze
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
-    assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert item["pages_fetched"] == len(expected)
-    assert item["skipped_duplicate"] == sum(
-        str(routes[path].body).count("<a href=") for path in expected
-    ) - (len(expected) - 1)
+    assert_completed_exactly(job_id, item, site.origin, expected, routes)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from isidorus.scrapings.models import Page
 from scripts.processes import STACK_DIR
-from tests.e2e.crawling import outcomes, start_crawl, wait_terminal
+from tests.e2e.crawling import assert_completed_exactly, start_crawl, wait_terminal
 from tests.support.generated_site import generated_routes, reachable_within
 from tests.support.site import FixtureSite
 from tests.support.waiting import wait_for
@@ -71,13 +71,8 @@ def test_two_hosts_share_a_job_and_one_dying_loses_nothing(
         for stage in ("scraper", "writer"):
             workers[("host-a", stage)].kill()
         item = wait_terminal(job_id, timeout=180)
-        found = outcomes(job_id, site.origin)
 
-    assert item["status"] == "COMPLETED"
-    assert set(found) == expected
-    assert all(outcome == ("fetched", "") for outcome in found.values())
-    assert item["pages_fetched"] == len(expected)
-    assert Page.objects.filter(scraping_id=job_id).count() == len(expected)
+    assert_completed_exactly(job_id, item, site.origin, expected)
     # Each worker ran on its own host name and did work there.
     for (name, stage), worker in workers.items():
         log = worker.log_path.read_text(errors="replace")
