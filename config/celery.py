@@ -50,6 +50,8 @@ def build_celery_config() -> dict[str, Any]:
             # others, so keep the server-side wait short and the client sleep tiny.
             "wait_time_seconds": settings.SQS_WAIT_TIME_SECONDS,
             "polling_interval": settings.SQS_POLLING_INTERVAL,
+            # Each message's send time, for how long the queue's head waited (metrics).
+            "fetch_message_attributes": ["SentTimestamp"],
         },
         "broker_connection_retry_on_startup": True,
         # No result backend: chains pass results in the next message, and every side
@@ -117,6 +119,8 @@ def build_celery_config() -> dict[str, Any]:
 
 
 app.config_from_object(build_celery_config())
+# The worker's own /metrics and /health/live port, when WORKER_METRICS_ADDRESS is set.
+app.steps["worker"].add("isidorus.core.worker_port:WorkerPortStep")
 
 
 def _warm_worker_process(**_: Any) -> None:
@@ -169,6 +173,20 @@ def _start_task_timer(task_id: str | None = None, **_: Any) -> None:
         _task_started[task_id] = time.monotonic()
 
 
+def _note_queue_wait(task: Any = None, **_: Any) -> None:
+    """How long the message waited in its queue (config/sqs_transport.py stamps it)."""
+    request = getattr(task, "request", None)
+    sent_ms = getattr(request, "sqs_sent_ms", None)
+    queue = (getattr(request, "delivery_info", None) or {}).get("routing_key")
+    if not isinstance(sent_ms, int) or not queue:
+        return  # run eagerly, or from a broker that does not say
+    from isidorus.integrations.metrics import QUEUE_WAIT_SECONDS
+    from isidorus.integrations.queue_heads import queue_head_note
+
+    QUEUE_WAIT_SECONDS.labels(queue).observe(max(0.0, time.time() - sent_ms / 1000))
+    queue_head_note(queue, sent_ms)
+
+
 def _observe_task(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     started = _task_started.pop(task_id or "", None)
     if started is not None:
@@ -190,5 +208,6 @@ worker_process_init.connect(_warm_worker_process)
 task_prerun.connect(_recycle_old_connections)
 task_prerun.connect(_bind_log_fields)
 task_prerun.connect(_start_task_timer)
+task_prerun.connect(_note_queue_wait)
 task_postrun.connect(_observe_task)
 task_retry.connect(_count_retry)

@@ -269,6 +269,14 @@ ISIDORUS_TRUSTED_PROXIES = env_networks("ISIDORUS_TRUSTED_PROXIES", [])
 # `Authorization: Bearer <METRICS_TOKEN>` (when it is set). Anyone else gets a 404.
 METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env_optional_str("METRICS_TOKEN")
+# A worker's own HTTP port, `host:port` (isidorus/core/worker_port.py): /metrics for the
+# processes of its host (workers on other hosts cannot share the API's multiprocess
+# directory) and /health/live for its liveness probe. Unset: no port.
+WORKER_METRICS_ADDRESS = env_optional_str("WORKER_METRICS_ADDRESS")
+# /health/live fails once the worker's event loop has not turned for this long.
+WORKER_LIVENESS_STALE_SECONDS = env_int(
+    "WORKER_LIVENESS_STALE_SECONDS", 60, minimum=10, maximum=3600
+)
 
 
 def _resolver_overrides(raw: list[str]) -> dict[str, str]:

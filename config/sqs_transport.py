@@ -10,6 +10,9 @@ consumes nothing, silently. Raised from a socket callback, it stops the worker
 as an empty one: the queue is polled again after the polling interval, and the worker
 resumes by itself once the queue answers (`manage.py bootstrap_aws` recreates it at the
 same URL).
+
+Each received message also carries SQS's SentTimestamp to the task, in a header, for the
+queue-wait metrics.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 
 QUEUE_MISSING_MARKERS = (b"QueueDoesNotExist", b"NonExistentQueue")
+# The message header that carries SQS's SentTimestamp (ms) of a received message.
+SENT_HEADER = "sqs_sent_ms"
 
 
 class MissingQueueTolerantConnection(AsyncSQSConnection):
@@ -56,6 +61,15 @@ class Channel(SQS.Channel):
             failing.discard(qname)
             logger.warning("receiving from SQS queue %s works again", qname)
         return int(super()._on_messages_ready(queue, qname, messages))  # type: ignore[no-untyped-call]  # kombu is untyped
+
+    def _message_to_python(self, message: Any, queue_name: str, q_url: str) -> Any:
+        payload = super()._message_to_python(message, queue_name, q_url)  # type: ignore[no-untyped-call]  # kombu is untyped
+        sent = message.get("Attributes", {}).get("SentTimestamp")
+        headers = payload.get("headers") if isinstance(payload, dict) else None
+        if sent is not None and isinstance(headers, dict):
+            # Read by the task as `request.sqs_sent_ms` (isidorus/integrations/queue_heads.py).
+            headers[SENT_HEADER] = int(sent)
+        return payload
 
 
 class Transport(SQS.Transport):

@@ -47,6 +47,12 @@ TASK_SECONDS = Histogram(
     ["task"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+QUEUE_WAIT_SECONDS = Histogram(
+    "isidorus_queue_wait_seconds",
+    "Time from a message's send to a worker starting its task, by queue",
+    ["queue"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
 TASK_RETRIES = Counter("isidorus_task_retries", "Task retries, by task", ["task"])
 DEAD_LETTERS = Counter(
     "isidorus_dead_letters_drained", "Dead-lettered messages recorded as failed work", ["stage"]

@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus' text for this host's processes (isidorus/integrations/metrics.py),
-with what is read at scrape time: each queue's and dead-letter queue's depth (SQS) and the
-jobs by status (PostgreSQL).
+with what is read at scrape time: each queue's and dead-letter queue's depth (SQS) and
+oldest message's age, and the jobs by status (PostgreSQL).
 
 Only for a client in METRICS_ALLOWED_NETWORKS (loopback by default) or one that sends
 `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404, as for a page that is not
@@ -10,10 +10,11 @@ failing the whole scrape.
 
 from __future__ import annotations
 
-import hmac
 import logging
+import time
 from collections.abc import Iterator
 
+import redis
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import DatabaseError
@@ -24,9 +25,11 @@ from prometheus_client.registry import Collector
 
 from config.queues import STAGES, queue_spec
 from isidorus.core.client_address import client_address, trusted_networks
+from isidorus.core.metrics_access import scrape_allowed
 from isidorus.integrations.aws import sqs_client
 from isidorus.integrations.dead_letters import dlq_depth
 from isidorus.integrations.metrics import exposition
+from isidorus.integrations.queue_heads import queue_heads
 from isidorus.scrapings.models import JobStatus, Scraping
 
 logger = logging.getLogger(__name__)
@@ -38,7 +41,9 @@ _DEPTH_ATTRIBUTES = {
 
 
 class QueueCollector(Collector):
-    """Each stage's queue depth by state, and its DLQ's depth and oldest message's age."""
+    """Each stage's queue depth by state and its oldest message's age (an upper bound, from
+    the send times the workers note: isidorus/integrations/queue_heads.py), and its DLQ's
+    depth and oldest message's age (sampled from the DLQ itself)."""
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
@@ -53,6 +58,13 @@ class QueueCollector(Collector):
             "Age of the oldest dead letter seen (sampled)",
             labels=["queue"],
         )
+        oldest = GaugeMetricFamily(
+            "isidorus_queue_oldest_message_age_seconds",
+            "Age of a stage queue's oldest waiting message (upper bound; 0 when empty)",
+            labels=["queue"],
+        )
+        heads = self._heads()
+        now_ms = time.time() * 1000
         sqs = sqs_client()
         for stage in STAGES:
             spec = queue_spec(stage)
@@ -67,10 +79,23 @@ class QueueCollector(Collector):
                 continue
             for state, attribute in _DEPTH_ATTRIBUTES.items():
                 depth.add_metric([spec.name, state], float(found.get(attribute, 0)))
+            waiting = int(found.get(_DEPTH_ATTRIBUTES["visible"], 0))
+            if not waiting:
+                oldest.add_metric([spec.name], 0.0)
+            elif spec.name in heads:
+                oldest.add_metric([spec.name], max(0.0, (now_ms - heads[spec.name]) / 1000))
             dlq.add_metric([spec.dlq_name], float(letters.messages))
             if letters.oldest_age_seconds is not None:
                 age.add_metric([spec.dlq_name], letters.oldest_age_seconds)
-        yield from (depth, dlq, age)
+        yield from (depth, oldest, dlq, age)
+
+    @staticmethod
+    def _heads() -> dict[str, int]:
+        try:
+            return queue_heads()
+        except redis.RedisError as error:
+            logger.warning("metrics: queue heads unreadable: %s", error)
+            return {}
 
 
 class JobCollector(Collector):
@@ -91,17 +116,12 @@ class JobCollector(Collector):
 
 
 def _allowed(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    sent = request.headers.get("Authorization", "")
-    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-        return True
     address = client_address(
         peer=str(request.META.get("REMOTE_ADDR") or ""),
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
         proxies=trusted_networks(tuple(settings.ISIDORUS_TRUSTED_PROXIES)),
     )
-    allowed = trusted_networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
-    return address is not None and any(address in network for network in allowed)
+    return scrape_allowed(address, request.headers.get("Authorization", ""))
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

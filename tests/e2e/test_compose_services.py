@@ -125,10 +125,17 @@ def test_the_api_answers_its_health_check(run_service: Callable[..., Any]) -> No
 
 def test_a_worker_of_every_queue_connects_and_polls(run_service: Callable[..., Any]) -> None:
     workers = [name for name in SERVICES if name.startswith("worker-")]
-    running = [run_service(name) for name in workers]
+    ports = {name: free_port() for name in workers}  # one host here: a port each
+    running = [
+        run_service(name, WORKER_METRICS_ADDRESS=f"127.0.0.1:{ports[name]}") for name in workers
+    ]
     for process, log in running:
         _wait_for_log(process, log, " ready.", timeout=60)
         _wait_for_log(process, log, "Connected to", timeout=5)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for port in ports.values():  # what the worker's healthcheck asks
+        with opener.open(f"http://127.0.0.1:{port}/health/live", timeout=5) as response:
+            assert response.status == 200
 
 
 def test_beat_sends_its_first_scheduled_task(run_service: Callable[..., Any]) -> None:

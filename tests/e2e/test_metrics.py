@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.queues import STAGES, queue_spec
+from isidorus.integrations.aws import sqs_client
 from isidorus.scrapings.models import Page
+from tasks.smoke import smoke_ping
 from tests.e2e.crawling import start_crawl, wait_terminal
 from tests.support.fixture_site import fixture_routes
+from tests.support.processes import free_port
 from tests.support.site import FixtureSite
 from tests.support.workers import REPO_ROOT
 
@@ -41,18 +46,41 @@ def _by(samples: dict[Any, float], name: str, *labels: str) -> dict[tuple[str, .
     return found
 
 
+def _get(port: int, path: str) -> requests.Response:
+    return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+
+
+def _delete_all(queue: str) -> None:
+    sqs = sqs_client()
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
 def test_metrics_after_a_crawl_agree_with_the_database(
     start_worker: Any, redis_clean: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    crawl_started = time.time()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
+    port = free_port()
     with FixtureSite(fixture_routes("http://127.0.0.1:9")) as site:
-        start_worker(
+        worker = start_worker(
             stages=["scraper", "writer"], name="metered",
-            env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+            env={
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                "WORKER_METRICS_ADDRESS": f"127.0.0.1:{port}",
+            },
         )  # fmt: skip
         job_id = start_crawl(site.url("/"), depth=1)
         assert wait_terminal(job_id)["status"] == "COMPLETED_WITH_ERRORS"
+
+    # The worker's own port serves its host's values (workers on other hosts cannot share
+    # the API's directory) and its liveness.
+    own = _samples(_get(port, "/metrics").text)
+    assert _get(port, "/health/live").status_code == 200
+    assert _get(port, "/health/ready").status_code == 404
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     response = Client().get("/metrics")
@@ -77,9 +105,34 @@ def test_metrics_after_a_crawl_agree_with_the_database(
     assert tasks[("isidorus.scrape",)] >= 1
     assert tasks[("isidorus.write",)] >= 1
     assert _by(samples, "isidorus_jobs", "status")[("COMPLETED_WITH_ERRORS",)] == 1.0
+    assert _by(own, "isidorus_pages_total", "outcome") == _by(
+        samples, "isidorus_pages_total", "outcome"
+    )
+    waits = _by(samples, "isidorus_queue_wait_seconds_count", "queue")
+    scraper_queue = queue_spec("scraper").name
+    assert waits[(scraper_queue,)] == tasks[("isidorus.scrape",)]
     depths = _by(samples, "isidorus_queue_messages", "queue", "state")
     for stage in STAGES:
         assert (queue_spec(stage).name, "visible") in depths
+    ages = _by(samples, "isidorus_queue_oldest_message_age_seconds", "queue")
+    assert ages[(scraper_queue,)] == 0.0  # empty
+
+    # With the worker gone, a message waits in the scraper queue: its age is bounded from
+    # above by the time since the last message a worker received, and grows.
+    worker.stop()
+    sent = time.time()
+    smoke_ping.apply_async(args=["metrics-age", "scraper"], queue=scraper_queue)
+    time.sleep(1.5)
+    try:
+        scrape_started = time.time()
+        age = _by(
+            _samples(Client().get("/metrics").content.decode()),
+            "isidorus_queue_oldest_message_age_seconds",
+            "queue",
+        )[(scraper_queue,)]
+        assert scrape_started - sent <= age < time.time() - crawl_started
+    finally:
+        _delete_all(scraper_queue)
     assert set(_by(samples, "isidorus_dlq_messages", "queue")) == {
         (queue_spec(stage).dlq_name,) for stage in STAGES
     }

@@ -49,6 +49,15 @@ def test_every_declared_queue_has_exactly_one_scalable_worker_service() -> None:
             # --scale needs no fixed container name or host port.
             assert "container_name" not in SERVICES[name]
             assert "ports" not in SERVICES[name]
+            # Healthy while its event loop turns, asked on its own port (worker_port.py).
+            address = SERVICES[name]["environment"]["WORKER_METRICS_ADDRESS"]
+            port = address.rpartition(":")[2]
+            assert SERVICES[name]["healthcheck"]["test"] == [
+                "CMD",
+                "curl",
+                "-fs",
+                f"http://localhost:{port}/health/live",
+            ]
     assert sorted(queues) == sorted(f"isidorus-{stage}" for stage in STAGES)
 
 
