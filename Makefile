@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ENDPOINT_U
 RUN_ENV := $(LOCAL_AWS) ISIDORUS_NAMESPACE=isidorus DATABASE_URL=postgresql://postgres@127.0.0.1:5432/isidorus \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_SETTINGS_MODULE=config.settings ISIDORUS_ALLOWED_NETWORKS=127.0.0.0/8
 
-.PHONY: run test install stack-up stack-down browser services-up lint format bench bench-api bench-audit bench-extract bench-content bench-export migrate
+.PHONY: run test install stack-up stack-down browser services-up lint format bench bench-scale bench-fairness bench-api bench-audit bench-extract bench-content bench-export migrate
 
 # Built with uv (pip when uv cannot be installed): scripts/venvs.py.
 $(INSTALLED): requirements.txt requirements-dev.txt
@@ -75,6 +75,14 @@ test:
 ## Issue 4's benchmark: the full pipeline against Scrapy on a synthetic site (BENCH_ARGS="--pages 500 ...").
 bench: install stack-up
 	$(VENV_PY) bench/crawl_bench.py $(BENCH_ARGS)
+
+## Issue 14's scale-out benchmark: 1, 2 and 4 scraper processes, cost per page (BENCH_ARGS="--pages 500").
+bench-scale: install stack-up
+	$(VENV_PY) bench/scale_bench.py $(BENCH_ARGS)
+
+## Issue 14's fairness benchmark: a 50-page job alone, then beside a 20,000-page job (BENCH_ARGS="--compare").
+bench-fairness: install stack-up
+	$(VENV_PY) bench/fairness_bench.py $(BENCH_ARGS)
 
 ## Issue 5's benchmark: the read API at 10,000 pages.
 bench-api: install stack-up

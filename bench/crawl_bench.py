@@ -182,6 +182,9 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)
     machine_busy: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Store calls over the crawl: redis commands, sqs/s3/dynamodb requests, postgres
+    # commits and rows inserted.
+    calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -277,6 +280,38 @@ def pg_database_stats() -> dict[str, int]:
     return {"commits": int(commits), "rows_inserted": int(inserted)}
 
 
+# What each emulator logs once per request it serves, and the service it stands for.
+EMULATOR_REQUEST_LINES = {
+    "sqs": ("localstack.log", b"AWS sqs."),
+    "s3": ("localstack.log", b"AWS s3."),
+    "dynamodb": ("moto.log", b'"POST / HTTP'),
+}
+
+
+def emulator_log_sizes() -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for log_name, _ in EMULATOR_REQUEST_LINES.values():
+        path = STACK_DIR / log_name
+        sizes[log_name] = path.stat().st_size if path.exists() else 0
+    return sizes
+
+
+def emulator_calls_since(sizes: dict[str, int]) -> dict[str, int]:
+    """Requests to SQS, S3 and DynamoDB logged by the emulators since `sizes` (every
+    client's: run alone, these are the bench's)."""
+    added: dict[str, bytes] = {}
+    for log_name, offset in sizes.items():
+        path = STACK_DIR / log_name
+        if path.exists():
+            with path.open("rb") as file:
+                file.seek(offset)
+                added[log_name] = file.read()
+    return {
+        service: added.get(log_name, b"").count(marker)
+        for service, (log_name, marker) in EMULATOR_REQUEST_LINES.items()
+    }
+
+
 def failed_task(run_dir: Path) -> None:
     """A task that raised makes the job wait for SQS redelivery: stop the bench instead."""
     for log_path in run_dir.glob("worker-*.log"):
@@ -334,6 +369,7 @@ def run_isidorus(
         "bench driver (polls DynamoDB)": single(os.getpid()),
     }
     redis_before, pg_before = redis_commandstats(), pg_database_stats()
+    emulators_before = emulator_log_sizes()
     served_before = server.snapshot()
     log(f"crawl: depth {depth}, max_pages {args.pages}, batch {args.batch_size}")
     with CpuMeter(groups) as meter:
@@ -394,6 +430,12 @@ def run_isidorus(
     }
     per_page = max(phase.pages, 1)
     top_redis = sorted(redis_calls.items(), key=lambda kv: -kv[1])[:6]
+    phase.calls = {
+        "redis": sum(redis_calls.values()),
+        **emulator_calls_since(emulators_before),
+        "postgres commits": pg_after["commits"] - pg_before["commits"],
+        "postgres rows": pg_after["rows_inserted"] - pg_before["rows_inserted"],
+    }
     phase.notes += [
         f"job {job_id}: {item['status']} {item.get('status_reason', '')}".rstrip(),
         f"page rows by outcome: {outcomes}",
@@ -406,6 +448,8 @@ def run_isidorus(
         f"postgres: {pg_after['commits'] - pg_before['commits']} commits, "
         f"{(pg_after['rows_inserted'] - pg_before['rows_inserted']) / per_page:.0f} rows inserted "
         "per fetched page",
+        "store calls per fetched page: "
+        + ", ".join(f"{name} {calls / per_page:.2f}" for name, calls in phase.calls.items()),
         "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)",
     ]
     if args.whatif:

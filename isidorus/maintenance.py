@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from config.queues import STAGES, queue_spec
+from config.queues import SCRAPER, STAGES, queue_spec
 from isidorus import job_state
 from isidorus.contracts import (
     DELIVER_WEBHOOK,
@@ -27,6 +29,7 @@ from isidorus.enrichment.recovery import enrichment_record_poisoned, enrichment_
 from isidorus.integrations.aws import sqs_client
 from isidorus.integrations.dead_letters import decode_celery_message
 from isidorus.integrations.metrics import DEAD_LETTERS
+from isidorus.integrations.queue_heads import queue_heads
 from isidorus.scrapings.jobs import job_finish, job_is_stopped
 from isidorus.scrapings.models import DeliveryStatus, JobStatus, Scraping, WebhookDelivery
 from isidorus.scrapings.retention import jobs_archive_missed
@@ -44,8 +47,25 @@ STALLED = "stalled"
 
 
 def _republish(job_id: str, items: dict[str, dict[str, Any]]) -> None:
-    items_republish(job_id, items)
+    # Every open page goes back through pacing: what the job held or had in line is among
+    # them, so that is started afresh rather than published twice.
+    job_state.pace_reset(job_id)
+    items_republish(job_id, items, token=f"reaper:{uuid.uuid4().hex}")
     enrichment_republish(job_id, items)
+
+
+def _waiting_in_line(job_id: str, stall: float) -> bool:
+    """The job's paced batches stand in the scrape queue behind other jobs' work, and the
+    workers are still taking messages from it: it is waiting its turn, not stalled. Its
+    batches were published after the newest message a worker has received from the queue
+    (isidorus/integrations/queue_heads.py), which a worker received less than `stall` ago.
+    With no worker taking messages, the job stalls as before."""
+    newest = job_state.line_newest(job_id)
+    head = queue_heads().get(queue_spec(SCRAPER).name)
+    if newest is None or head is None:
+        return False
+    moving = time.time() * 1000 - head.received_ms < stall * 1000
+    return moving and newest * 1000 > head.sent_ms
 
 
 def _stuck_reason(stall_seconds: float, items: dict[str, dict[str, Any]]) -> str:
@@ -65,6 +85,9 @@ def reap_stalled_jobs(*, stall_seconds: float | None = None) -> dict[str, str]:
     for job_id in job_state.stalled_jobs(stall):
         if job_is_stopped(job_id):
             job_state.deactivate(job_id)
+            continue
+        if _waiting_in_line(job_id, stall):
+            actions[job_id] = "waiting in line"
             continue
         items = job_state.open_items(job_id)
         if not items:

@@ -15,11 +15,23 @@ from isidorus.contracts import MAX_DELAY_SECONDS, B, Contract
 
 
 def publish(contract: Contract[B], body: B, *, delay_seconds: int = 0) -> None:
+    publish_wire(contract, contract.wire(body), delay_seconds=delay_seconds)
+
+
+def publish_wire(
+    contract: Contract[B],
+    wire: dict[str, Any],
+    *,
+    delay_seconds: int = 0,
+    task_id: str | None = None,
+) -> None:
+    """Publish a body already in its wire form; `task_id` names the message (its claim
+    token), for messages whose id was decided earlier (job_state.pace)."""
     options: dict[str, Any] = {"queue": queue_name(contract.stage)}
     if delay_seconds > 0:
         # SQS's own delay: a Celery countdown would sit unacknowledged in a worker instead.
         options["delay_seconds"] = min(int(delay_seconds), MAX_DELAY_SECONDS)
-    wire = contract.wire(body)
-    copies = 2 if settings.ISIDORUS_DUPLICATE_PUBLISHES else 1
-    for _ in range(copies):
+    app.send_task(contract.name, args=[wire], task_id=task_id, **options)
+    if settings.ISIDORUS_DUPLICATE_PUBLISHES:
+        # A copy under another task id: a duplicate delivery the claims must drop.
         app.send_task(contract.name, args=[wire], **options)

@@ -14,11 +14,12 @@ logger = logging.getLogger(__name__)
 def scrape(self: IsidorusTask, body: dict[str, Any]) -> None:
     message = SCRAPE.read(body)
     job_id, items = message.job_id, list(message.entries)
+    # The task id is the same on every redelivery of this message: the claim token.
+    token = str(self.request.id)
     try:
-        # The task id is the same on every redelivery of this message: the claim token.
-        scrape_batch(job_id=job_id, entries=items, delivery_token=str(self.request.id))
+        scrape_batch(job_id=job_id, entries=items, delivery_token=token)
     except Exception:
         if len(items) == 1:
             raise  # rejected: SQS retries it, then dead-letters it
         logger.exception("batch of %d URLs failed; splitting it into single URLs", len(items))
-        scrape_batch_split(job_id=job_id, entries=items)
+        scrape_batch_split(job_id=job_id, entries=items, delivery_token=token)

@@ -9,11 +9,17 @@ after it: while the queue is not empty, `now - noted` bounds the oldest message'
 above, to within the gap between two messages. It keeps growing while no worker receives
 anything, which is when it matters. An older message redelivered after a crash moves it
 back, as it should: that message has waited that long.
+
+The reaper reads them too: a job whose paced batches were published after the head, on a
+queue the workers are still taking from, is waiting its turn, not stalled
+(isidorus/maintenance.py).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
 import redis
 
@@ -21,18 +27,26 @@ from isidorus.integrations.redis_client import as_text, get_redis
 
 logger = logging.getLogger(__name__)
 
-QUEUE_HEADS = "queues:head-sent-ms"
+QUEUE_HEADS = "queues:heads"
+
+
+@dataclass(frozen=True)
+class QueueHead:
+    sent_ms: int  # SQS's SentTimestamp of the latest message a worker received
+    received_ms: int  # when it was received
 
 
 def queue_head_note(queue: str, sent_ms: int) -> None:
     """Best effort: a Redis that does not answer costs the metric one sample, not the task."""
     try:
-        get_redis().hset(QUEUE_HEADS, queue, sent_ms)
+        get_redis().hset(QUEUE_HEADS, queue, f"{sent_ms}:{int(time.time() * 1000)}")
     except redis.RedisError as error:
         logger.debug("queue head of %s not noted: %s", queue, error)
 
 
-def queue_heads() -> dict[str, int]:
-    """{queue name: SentTimestamp (ms) of the latest message a worker received from it}."""
-    heads = get_redis().hgetall(QUEUE_HEADS)
-    return {as_text(queue): int(sent) for queue, sent in heads.items()}
+def queue_heads() -> dict[str, QueueHead]:
+    heads: dict[str, QueueHead] = {}
+    for queue, value in get_redis().hgetall(QUEUE_HEADS).items():
+        sent, _, received = as_text(value).partition(":")
+        heads[as_text(queue)] = QueueHead(int(sent), int(received or sent))
+    return heads

@@ -1,6 +1,7 @@
 """GET /metrics: Prometheus' text for this host's processes (isidorus/integrations/metrics.py),
 with what is read at scrape time: each queue's and dead-letter queue's depth (SQS) and
-oldest message's age, and the jobs by status (PostgreSQL).
+oldest message's age, the scrape batches held back for fairness (Redis), and the jobs by
+status (PostgreSQL).
 
 Only for a client in METRICS_ALLOWED_NETWORKS (loopback by default) or one that sends
 `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404, as for a page that is not
@@ -24,12 +25,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from config.queues import STAGES, queue_spec
+from isidorus import job_state
 from isidorus.core.client_address import client_address, trusted_networks
 from isidorus.core.metrics_access import scrape_allowed
 from isidorus.integrations.aws import sqs_client
 from isidorus.integrations.dead_letters import dlq_depth
 from isidorus.integrations.metrics import exposition
-from isidorus.integrations.queue_heads import queue_heads
+from isidorus.integrations.queue_heads import QueueHead, queue_heads
+from isidorus.integrations.redis_client import get_redis
 from isidorus.scrapings.models import JobStatus, Scraping
 
 logger = logging.getLogger(__name__)
@@ -83,19 +86,37 @@ class QueueCollector(Collector):
             if not waiting:
                 oldest.add_metric([spec.name], 0.0)
             elif spec.name in heads:
-                oldest.add_metric([spec.name], max(0.0, (now_ms - heads[spec.name]) / 1000))
+                oldest.add_metric([spec.name], max(0.0, (now_ms - heads[spec.name].sent_ms) / 1000))
             dlq.add_metric([spec.dlq_name], float(letters.messages))
             if letters.oldest_age_seconds is not None:
                 age.add_metric([spec.dlq_name], letters.oldest_age_seconds)
         yield from (depth, oldest, dlq, age)
 
     @staticmethod
-    def _heads() -> dict[str, int]:
+    def _heads() -> dict[str, QueueHead]:
         try:
             return queue_heads()
         except redis.RedisError as error:
             logger.warning("metrics: queue heads unreadable: %s", error)
             return {}
+
+
+class HeldCollector(Collector):
+    """Scrape batches the running jobs hold back for fairness (isidorus/job_state/pacing.py):
+    backlog that SQS's depth does not show, for scaling the scrapers on."""
+
+    def collect(self) -> Iterator[Metric]:
+        held = GaugeMetricFamily(
+            "isidorus_scrape_held_batches", "Scrape batches held back by pacing, all jobs"
+        )
+        try:
+            active = [str(job) for job in get_redis().zrange(job_state.ACTIVE_JOBS, 0, -1)]
+            counts = job_state.held_counts(active)
+        except redis.RedisError as error:
+            logger.warning("metrics: held batches unreadable: %s", error)
+            return
+        held.add_metric([], float(sum(counts.values())))
+        yield held
 
 
 class JobCollector(Collector):
@@ -127,5 +148,5 @@ def _allowed(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         raise Http404
-    body, content_type = exposition([QueueCollector(), JobCollector()])
+    body, content_type = exposition([QueueCollector(), HeldCollector(), JobCollector()])
     return HttpResponse(body, content_type=content_type)

@@ -116,8 +116,14 @@ def test_one_worker_per_queue_each_scaled_by_keda_on_its_own_queue() -> None:
         spec = scaled[name]["spec"]
         assert spec["scaleTargetRef"]["name"] == name
         assert 0 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
-        [trigger] = spec["triggers"]
+        trigger, *others = spec["triggers"]
         assert trigger["type"] == "aws-sqs-queue"
+        if stage == "scraper":  # the paced stage also scales on what pacing holds back
+            [held] = others
+            assert held["type"] == "prometheus"
+            assert held["metadata"]["query"] == "sum(isidorus_scrape_held_batches)"
+        else:
+            assert others == []
         assert trigger["metadata"]["queueURL"].endswith(f"/isidorus-{stage}")
         assert int(trigger["metadata"]["queueLength"]) > 0
         _assert_scraped_and_probed_on_its_own_port(deployments[name])

@@ -61,7 +61,8 @@ def expand_page(*, job_id: str, entry: PageEntry) -> str:
     batch_id = f"expand-{fingerprint[:16]}-{depth}"
     key = staging_key(job_id, batch_id)
     stage_put(job_id, key, {"pages": found.records, "duplicates": found.duplicates})
-    dispatch(job_id, found)
+    # The same token on every redelivery of this expand: it re-publishes what it released.
+    dispatch(job_id, found, token=f"{item}:expand")
     publish(WRITE, WriteBody(job_id, batch_id, key, (item,)))
     return "expanded"
 

@@ -40,6 +40,7 @@ from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_m
 from isidorus.scrapings.models import SitemapMode
 from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.services.discover import (
+    Discovery,
     LinkSource,
     discover,
     dispatch,
@@ -292,7 +293,7 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     key = staging_key(job_id, report.batch_id)
     if outcomes:
         stage_put(job_id, key, {"pages": records, "duplicates": 0})
-    dispatch(job_id, found)
+    dispatch(job_id, found, token=delivery_token)
     report.children = len(found.to_fetch)
 
     if again:
@@ -314,7 +315,7 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     return report
 
 
-def scrape_batch_split(*, job_id: str, entries: list[PageEntry]) -> int:
+def scrape_batch_split(*, job_id: str, entries: list[PageEntry], delivery_token: str) -> int:
     """Re-publish a failing batch one URL per message, so one poison URL cannot take its
     neighbours to the dead-letter queue with it. The items stay open throughout."""
     job_state.release_claims(
@@ -322,4 +323,5 @@ def scrape_batch_split(*, job_id: str, entries: list[PageEntry]) -> int:
     )
     for entry in entries:
         publish(SCRAPE, ScrapeBody(job_id, (entry,)))
+    dispatch(job_id, Discovery(), token=delivery_token)  # this batch's slot in line is free
     return len(entries)

@@ -24,14 +24,15 @@ logger = logging.getLogger(__name__)
 STAGING_LOST = "staging_lost"
 
 
-def items_republish(job_id: str, entries: dict[str, dict[str, Any]]) -> None:
-    """Publish open `page:` and `expand:` items again (their claims released first)."""
+def items_republish(job_id: str, entries: dict[str, dict[str, Any]], *, token: str) -> None:
+    """Publish open `page:` and `expand:` items again (their claims released first), the
+    pages through the job's pacing under `token` (job_state.pace)."""
     pages = [PageEntry.from_payload(p) for item, p in entries.items() if job_state.PAGE.holds(item)]
     expands = [
         PageEntry.from_payload(p) for item, p in entries.items() if job_state.EXPAND.holds(item)
     ]
     job_state.release_claims(job_id=job_id, items=list(entries))
-    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands))
+    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands), token=token)
 
 
 def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[str, int]:
@@ -49,7 +50,7 @@ def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[s
         batch_id, job_id, len(again), len(lost),
     )  # fmt: skip
     if again:
-        items_republish(job_id, again)
+        items_republish(job_id, again, token=f"{batch_id}:rescrape")
     items_record_lost(job_id, batch_id, lost, STAGING_LOST)
     return {"rescraped": len(again), "lost": len(lost)}
 

@@ -1,0 +1,29 @@
+-- Pace a job's scrape batches (pacing.py): free the caller's slot in the job's line, hold
+-- the new batches, and release held batches while the line has room.
+local held, line, releasing, fleet, pacing = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if redis.call('EXISTS', KEYS[6]) == 1 then return {} end
+local now, token, worker, job = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local slot_seconds, recent_seconds = tonumber(ARGV[5]), tonumber(ARGV[6])
+local min_window, factor = tonumber(ARGV[7]), tonumber(ARGV[8])
+redis.call('ZADD', fleet, now, worker)
+redis.call('ZREMRANGEBYSCORE', fleet, '-inf', now - recent_seconds)
+redis.call('ZADD', pacing, now, job)
+redis.call('ZREMRANGEBYSCORE', pacing, '-inf', now - recent_seconds)
+redis.call('ZREM', line, token)
+redis.call('ZREMRANGEBYSCORE', line, '-inf', now - slot_seconds)
+for i = 9, #ARGV do redis.call('RPUSH', held, ARGV[i]) end
+-- This delivery released batches before and may not have published them all: again.
+local pending = redis.call('HGET', releasing, token)
+if pending then return cjson.decode(pending) end
+local window = math.ceil(factor * redis.call('ZCARD', fleet) / redis.call('ZCARD', pacing))
+local free = math.max(min_window, window) - redis.call('ZCARD', line)
+local out = {}
+while free > 0 do
+  local batch = redis.call('LPOP', held)
+  if not batch then break end
+  redis.call('ZADD', line, now, string.sub(batch, 1, string.find(batch, '\t', 1, true) - 1))
+  out[#out + 1] = batch
+  free = free - 1
+end
+if #out > 0 then redis.call('HSET', releasing, token, cjson.encode(out)) end
+return out
