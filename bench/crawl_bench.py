@@ -422,6 +422,11 @@ def run_isidorus(
         "links": Link.objects.filter(scraping_id=job_id).count(),
         "images": Image.objects.filter(scraping_id=job_id).count(),
     }
+    # The workers' PostgreSQL backends report their statistics when they exit: stop the
+    # workers first, or the last second's commits and rows are missing.
+    log("stopping workers")
+    started.stop(scraper)
+    started.stop(writer)
     redis_after, pg_after = redis_commandstats(), pg_database_stats()
     redis_calls = {
         name: calls - redis_before.get(name, 0)
@@ -465,9 +470,6 @@ def run_isidorus(
         )
     for name, profile in profilers.items():
         phase.notes.append(f"profile ({args.profile}) of the {name} worker: {profile[1]}")
-    log("stopping workers")
-    started.stop(scraper)
-    started.stop(writer)
     if args.profile:
         for name, (_, path) in profilers.items():
             print(summarize_profile(path, name, args.profile))

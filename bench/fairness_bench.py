@@ -86,11 +86,13 @@ def wait_terminal(job_id: str, timeout: float) -> dict[str, Any]:
 def exact(job_id: str, item: dict[str, Any], pages: int) -> bool:
     from isidorus.scrapings.models import Page
 
+    # Every page of the site fetched once (the site's links to elsewhere are skipped rows).
     rows = Page.objects.filter(scraping_id=job_id)
-    fetched = rows.filter(outcome="fetched").count()
+    fetched = rows.filter(outcome="fetched").values("url_hash").distinct().count()
     return (
         item["status"] == "COMPLETED"
-        and fetched == pages == rows.count()
+        and fetched == pages == rows.filter(outcome="fetched").count()
+        and not rows.filter(outcome="failed").exists()
         and int(item["pages_fetched"]) == pages
     )
 
