@@ -688,7 +688,12 @@ def main() -> int:
             f"page within {site.max_depth} hops of / (crawl depth {depth}); "
             f"{args.server_processes} server processes"
         )
-        log(f"site profile {args.site}: {visible_text_share(site):.0%} of the HTML is visible text")
+        log(
+            f"site profile {args.site}: {visible_text_share(site):.0%} of the HTML is visible "
+            f"text; median page {site.median_bytes / 1024:.1f} KB, {site.anchors_per_page:.0f} "
+            f"<a> a page, {site.repeated_link_share:.0%} of its distinct links on most pages "
+            f"(navigation), images on {site.image_page_share:.0%} of pages"
+        )
         with CpuMeter({"server": tree(*server.pids)}) as meter:
             requests, sent, elapsed = measure_capacity(server, seconds=args.capacity_seconds)
         server_cpu = meter.seconds()["server"]

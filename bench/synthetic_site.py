@@ -11,6 +11,8 @@ pseudo-words drawn from a Zipf distribution, so pages have a realistic number of
 distinct terms; pages carry headings, lists, figures with captions, `srcset`, a script
 and a stylesheet. Two profiles (see PROFILES): `typical`, where about a fifth of the
 HTML is visible text and the rest is markup, and `text-heavy`, where nearly all of it is.
+Two more are shaped like documentation sites (bench/docs_pages.py): `docs-small` and
+`docs-large`.
 
 The server is an asyncio HTTP/1.1 keep-alive server forked into a few processes that
 share one listening socket; responses are pre-built bytes, so serving a page is a
@@ -27,11 +29,14 @@ import os
 import random
 import signal
 import socket
+import statistics
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
+
+from docs_pages import DOCS_SHAPES, render_docs_page
 
 TREE_FANOUT = 40
 EXTERNAL_ORIGIN = "http://127.0.0.2:9"
@@ -59,6 +64,10 @@ class Site:
     images_per_page: float
     max_depth: int  # hops from / to the farthest page (BFS over the real links)
     profile: str = "typical"
+    median_bytes: int = 0
+    anchors_per_page: float = 0.0  # every <a href>, repeats and other sites included
+    repeated_link_share: float = 0.0  # of a page's distinct links: those on most pages
+    image_page_share: float = 0.0  # pages with at least one image
 
 
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
@@ -113,7 +122,7 @@ def _targets(rng: random.Random, index: int, pages: int) -> list[int]:
     return targets
 
 
-PROFILES = ("typical", "text-heavy")
+PROFILES = ("typical", "text-heavy", *DOCS_SHAPES)
 # "typical": visible text is about a fifth of the HTML, the rest is markup as on common
 # CMS and framework pages (wrapper divs with utility classes, data attributes, inline SVG
 # icons, meta tags, JSON-LD and an inline JSON state script). "text-heavy": nearly all
@@ -313,9 +322,19 @@ def build_site(pages: int, seed: int = 4, profile: str = "typical") -> Site:
     page_index: dict[bytes, int] = {b"/robots.txt": -1}
     graph: list[list[int]] = []
     total_bytes = links = images = 0
+    sizes: list[int] = []
+    anchors = pages_with_images = 0
     for index in range(pages):
-        html, targets, image_count = _render_page(rng, index, pages, sentences, titles, profile)
+        if profile in DOCS_SHAPES:
+            html, targets, image_count = render_docs_page(
+                rng, index, pages, sentences, titles, DOCS_SHAPES[profile], page_path
+            )
+        else:
+            html, targets, image_count = _render_page(rng, index, pages, sentences, titles, profile)
+        anchors += html.count("<a ")
+        pages_with_images += image_count > 0
         body = html.encode("utf-8")
+        sizes.append(len(body))
         path = page_path(index).encode("ascii")
         responses[path] = _http_response(body, "text/html; charset=utf-8")
         page_index[path] = index
@@ -333,7 +352,20 @@ def build_site(pages: int, seed: int = 4, profile: str = "typical") -> Site:
         images_per_page=images / pages,
         max_depth=_max_depth(graph),
         profile=profile,
+        median_bytes=int(statistics.median(sizes)) if sizes else 0,
+        anchors_per_page=anchors / pages,
+        repeated_link_share=_repeated_link_share(graph),
+        image_page_share=pages_with_images / pages,
     )
+
+
+def _repeated_link_share(graph: list[list[int]]) -> float:
+    """Of the pages' distinct links, the share that point where most pages point too
+    (navigation repeated on every page)."""
+    on_pages = Counter(target for targets in graph for target in set(targets))
+    common = {target for target, count in on_pages.items() if count > len(graph) / 2}
+    total = sum(len(set(targets)) for targets in graph)
+    return sum(len(set(targets) & common) for targets in graph) / max(total, 1)
 
 
 def _max_depth(graph: list[list[int]]) -> int:
