@@ -16,6 +16,8 @@ IMAGE_EXTRACTOR = "image-extractor"
 PAGE_SUMMARIZER = "page-summarizer"
 WEBHOOKS = "webhooks"
 STAGES: tuple[str, ...] = (SCRAPER, WRITER, IMAGE_EXTRACTOR, PAGE_SUMMARIZER, WEBHOOKS)
+# Stages whose messages each job publishes through its pacing (isidorus/job_state/pacing.py).
+PACED_STAGES: tuple[str, ...] = (SCRAPER, PAGE_SUMMARIZER, IMAGE_EXTRACTOR)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from config.queues import SCRAPER, STAGES, queue_spec
+from config.queues import STAGES, queue_spec
 from isidorus import job_state
 from isidorus.contracts import (
     DELIVER_WEBHOOK,
@@ -50,22 +50,27 @@ def _republish(job_id: str, items: dict[str, dict[str, Any]]) -> None:
     # Every open page goes back through pacing: what the job held or had in line is among
     # them, so that is started afresh rather than published twice.
     job_state.pace_reset(job_id)
-    items_republish(job_id, items, token=f"reaper:{uuid.uuid4().hex}")
-    enrichment_republish(job_id, items)
+    token = f"reaper:{uuid.uuid4().hex}"
+    items_republish(job_id, items, token=token)
+    enrichment_republish(job_id, items, token=token)
 
 
 def _waiting_in_line(job_id: str, stall: float) -> bool:
-    """The job's paced batches stand in the scrape queue behind other jobs' work, and the
-    workers are still taking messages from it: it is waiting its turn, not stalled. Its
+    """The job's paced batches stand in a paced stage's queue behind other jobs' work, and
+    the workers are still taking messages from it: it is waiting its turn, not stalled. Its
     batches were published after the newest message a worker has received from the queue
     (isidorus/integrations/queue_heads.py), which a worker received less than `stall` ago.
     With no worker taking messages, the job stalls as before."""
-    newest = job_state.line_newest(job_id)
-    head = queue_heads().get(queue_spec(SCRAPER).name)
-    if newest is None or head is None:
-        return False
-    moving = time.time() * 1000 - head.received_ms < stall * 1000
-    return moving and newest * 1000 > head.sent_ms
+    heads = queue_heads()
+    now_ms = time.time() * 1000
+    for stage in job_state.PACED_STAGES:
+        newest = job_state.line_newest(stage, job_id)
+        head = heads.get(queue_spec(stage).name)
+        if newest is None or head is None:
+            continue
+        if now_ms - head.received_ms < stall * 1000 and newest * 1000 > head.sent_ms:
+            return True
+    return False
 
 
 def _stuck_reason(stall_seconds: float, items: dict[str, dict[str, Any]]) -> str:

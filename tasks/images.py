@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from isidorus.contracts import EXTRACT_IMAGE
-from isidorus.enrichment.follow_ups import publish_follow_ups
+from isidorus.enrichment.follow_ups import enrichment_release, publish_follow_ups
 from isidorus.enrichment.images import extract_images
 from tasks.base import IsidorusTask, bound_task, queue_of
 
@@ -19,3 +19,4 @@ def extract_image(self: IsidorusTask, body: dict[str, Any]) -> None:
         delivery_token=str(self.request.id),
     )
     publish_follow_ups(EXTRACT_IMAGE, message.job_id, report.follow_ups)
+    enrichment_release(EXTRACT_IMAGE, message.job_id, str(self.request.id))

@@ -27,8 +27,11 @@ def _ids(items: dict[str, dict[str, Any]] | list[str], kind: job_state.ItemKind)
     return sorted(row_id for item in items if (row_id := kind.row_id(item)) is not None)
 
 
-def enrichment_republish(job_id: str, items: dict[str, dict[str, Any]] | list[str]) -> int:
-    """Publish again the open enrichment items among `items`; returns how many."""
+def enrichment_republish(
+    job_id: str, items: dict[str, dict[str, Any]] | list[str], *, token: str
+) -> int:
+    """Publish again the open enrichment items among `items`, through the job's pacing
+    under `token`; returns how many."""
     summaries = _ids(items, job_state.SUMMARY)
     images = _ids(items, job_state.IMAGE)
     job_state.release_claims(
@@ -36,7 +39,7 @@ def enrichment_republish(job_id: str, items: dict[str, dict[str, Any]] | list[st
         items=[job_state.summary_item(i) for i in summaries]
         + [job_state.image_item(i) for i in images],
     )
-    publish_enrichment_messages(job_id, summaries, images)
+    publish_enrichment_messages(job_id, summaries, images, token=token)
     return len(summaries) + len(images)
 
 

@@ -11,6 +11,7 @@ item kinds, with who opens and closes each and how it recovers, are in items.py.
 Callers use this module's names: `from isidorus import job_state`, `job_state.claim(...)`.
 """
 
+from config.queues import PACED_STAGES
 from isidorus.job_state.admission import Admission, Candidate, DuplicateTally, admit, admit_counted
 from isidorus.job_state.codes import Admission as Code
 from isidorus.job_state.codes import Result, Seen
@@ -77,6 +78,7 @@ __all__ = [
     "EXPAND",
     "IMAGE",
     "ITEM_KINDS",
+    "PACED_STAGES",
     "PAGE",
     "STATE_LOST_REASON",
     "SUMMARY",

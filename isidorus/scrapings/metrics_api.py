@@ -102,20 +102,23 @@ class QueueCollector(Collector):
 
 
 class HeldCollector(Collector):
-    """Scrape batches the running jobs hold back for fairness (isidorus/job_state/pacing.py):
-    backlog that SQS's depth does not show, for scaling the scrapers on."""
+    """Batches the running jobs hold back for fairness on each paced stage
+    (isidorus/job_state/pacing.py): backlog that SQS's depth does not show, for scaling
+    that stage's workers on."""
 
     def collect(self) -> Iterator[Metric]:
         held = GaugeMetricFamily(
-            "isidorus_scrape_held_batches", "Scrape batches held back by pacing, all jobs"
+            "isidorus_held_batches", "Batches held back by pacing, all jobs", labels=["stage"]
         )
         try:
             active = [str(job) for job in get_redis().zrange(job_state.ACTIVE_JOBS, 0, -1)]
-            counts = job_state.held_counts(active)
+            stages = job_state.PACED_STAGES
+            counts = {stage: job_state.held_counts(stage, active) for stage in stages}
         except redis.RedisError as error:
             logger.warning("metrics: held batches unreadable: %s", error)
             return
-        held.add_metric([], float(sum(counts.values())))
+        for stage, by_job in counts.items():
+            held.add_metric([stage], float(sum(by_job.values())))
         yield held
 
 

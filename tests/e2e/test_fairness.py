@@ -41,7 +41,7 @@ def test_a_small_job_is_not_starved_by_a_big_one_and_both_complete_exactly(
             lambda: Page.objects.filter(scraping_id=big).count() >= 60,
             timeout=60, message="the big job to be well under way",
         )  # fmt: skip
-        held_back = job_state.held_counts([big])[big]
+        held_back = job_state.held_counts(SCRAPER, [big])[big]
         started = time.monotonic()
         small = start_crawl(small_site.url("/"), depth=SMALL_DEPTH)
         small_item = wait_terminal(small, timeout=120)

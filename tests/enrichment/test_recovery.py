@@ -39,7 +39,7 @@ def _take_messages(stage: str) -> list[tuple[str, Any] | None]:
 
 def test_open_enrichment_items_are_published_again(stack: Any) -> None:
     job_id, page_id, image_id = _job()
-    assert enrichment_republish(job_id, job_state.open_items(job_id)) == 2
+    assert enrichment_republish(job_id, job_state.open_items(job_id), token="reaper:1") == 2
     assert _take_messages(PAGE_SUMMARIZER) == [
         ("isidorus.summarize", {"v": 1, "job": job_id, "pages": [page_id]})
     ]

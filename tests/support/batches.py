@@ -4,7 +4,9 @@ batches in S3, write them, run the enrichment messages they publish in-process."
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +16,8 @@ import pytest
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, queue_name
 from isidorus import job_state
+from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE
+from isidorus.enrichment.follow_ups import enrichment_release
 from isidorus.enrichment.images import extract_images
 from isidorus.enrichment.summaries import summarize_pages
 from isidorus.integrations import job_table
@@ -91,45 +95,66 @@ def inject(monkeypatch: pytest.MonkeyPatch, step: str) -> list[int]:
     return fail_once(monkeypatch, job_state, "close")
 
 
-def take(stage: str) -> list[tuple[str, Any]]:
+def _receive_all(stage: str) -> list[str]:
+    """Take every message waiting in the stage's queue (deleted from it): their bodies."""
     sqs = sqs_client()
     url = sqs.get_queue_url(QueueName=queue_name(stage))["QueueUrl"]
-    taken = []
+    bodies: list[str] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
         )
         if not messages:
-            return taken
+            return bodies
         for message in messages:
-            decoded = decode_celery_message(message["Body"])
-            assert decoded is not None
-            taken.append(decoded)
+            bodies.append(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def _decoded(raw: str) -> tuple[str, Any]:
+    decoded = decode_celery_message(raw)
+    assert decoded is not None
+    return decoded
+
+
+def take(stage: str) -> list[tuple[str, Any]]:
+    """Take every message waiting in the stage's queue: (task name, first argument) each."""
+    return [_decoded(raw) for raw in _receive_all(stage)]
+
+
+def take_tasks(stage: str) -> list[tuple[str, Any]]:
+    """Take every message waiting in the stage's queue: (task id, first argument) each."""
+    return [
+        (str(json.loads(base64.b64decode(raw))["headers"]["id"]), _decoded(raw)[1])
+        for raw in _receive_all(stage)
+    ]
+
+
 def drain_enrichment_queues() -> None:
-    take(PAGE_SUMMARIZER)
-    take(IMAGE_EXTRACTOR)
+    take_tasks(PAGE_SUMMARIZER)
+    take_tasks(IMAGE_EXTRACTOR)
 
 
 def run_enrichment(job_id: str, *, rounds: int | None = None) -> int:
-    """Run the published summary and image messages in-process until none is left (or
-    for `rounds` rounds of what is queued); returns how many messages ran."""
+    """Run the published summary and image messages in-process as their tasks do (the
+    service, then the release of the job's next held batch) until none is left (or for
+    `rounds` rounds of what is queued); returns how many messages ran."""
     ran = 0
     while rounds is None or rounds > 0:
         rounds = None if rounds is None else rounds - 1
-        summaries = take(PAGE_SUMMARIZER)
-        images = take(IMAGE_EXTRACTOR)
+        summaries = take_tasks(PAGE_SUMMARIZER)
+        images = take_tasks(IMAGE_EXTRACTOR)
         if not (summaries or images):
             break
-        for _, body in summaries:
+        for task_id, body in summaries:
             if body["job"] == job_id:
-                summarize_pages(job_id=job_id, page_ids=body["pages"], delivery_token="t")
+                summarize_pages(job_id=job_id, page_ids=body["pages"], delivery_token=task_id)
+                enrichment_release(SUMMARIZE, job_id, task_id)
                 ran += 1
-        for _, body in images:
+        for task_id, body in images:
             if body["job"] == job_id:
-                extract_images(job_id=job_id, image_ids=body["images"], delivery_token="t")
+                extract_images(job_id=job_id, image_ids=body["images"], delivery_token=task_id)
+                enrichment_release(EXTRACT_IMAGE, job_id, task_id)
                 ran += 1
     return ran
 

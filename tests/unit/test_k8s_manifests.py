@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from config.queues import STAGES
+from config.queues import PACED_STAGES, STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSION = "1.33.0"
@@ -118,10 +118,11 @@ def test_one_worker_per_queue_each_scaled_by_keda_on_its_own_queue() -> None:
         assert 0 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
         trigger, *others = spec["triggers"]
         assert trigger["type"] == "aws-sqs-queue"
-        if stage == "scraper":  # the paced stage also scales on what pacing holds back
+        if stage in PACED_STAGES:  # a paced stage also scales on what pacing holds back
             [held] = others
             assert held["type"] == "prometheus"
-            assert held["metadata"]["query"] == "sum(isidorus_scrape_held_batches)"
+            query = f'sum(isidorus_held_batches{{stage="{stage}"}})'
+            assert held["metadata"]["query"] == query
         else:
             assert others == []
         assert trigger["metadata"]["queueURL"].endswith(f"/isidorus-{stage}")

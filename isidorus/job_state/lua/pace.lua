@@ -1,11 +1,12 @@
--- Pace a job's scrape batches (pacing.py): free the caller's slot in the job's line, hold
--- the new batches, and release held batches while the line has room.
+-- Pace a job's batches on one stage (pacing.py): free the caller's slot in the job's line,
+-- hold the new batches, and release held batches while the line has room. An empty worker
+-- is a caller that is not one of the stage's processes (it is not counted in the fleet).
 local held, line, releasing, fleet, pacing = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', KEYS[6]) == 1 then return {} end
 local now, token, worker, job = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local slot_seconds, recent_seconds = tonumber(ARGV[5]), tonumber(ARGV[6])
 local min_window, factor = tonumber(ARGV[7]), tonumber(ARGV[8])
-redis.call('ZADD', fleet, now, worker)
+if worker ~= '' then redis.call('ZADD', fleet, now, worker) end
 redis.call('ZREMRANGEBYSCORE', fleet, '-inf', now - recent_seconds)
 redis.call('ZADD', pacing, now, job)
 redis.call('ZREMRANGEBYSCORE', pacing, '-inf', now - recent_seconds)

@@ -15,6 +15,7 @@ its end. bench/audit_bench.py measures it (`make bench-audit`; docs/benchmarks.m
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -119,7 +120,7 @@ def job_audit_repair(job_id: str, findings: AuditFindings) -> bool:
     items = enrichment_items(summaries, images)
     job_state.release_claims(job_id=job_id, items=list(items))
     job_state.open_new(job_id, items)
-    publish_enrichment_messages(job_id, summaries, images)
+    publish_enrichment_messages(job_id, summaries, images, token=f"audit:{uuid.uuid4().hex}")
     return True
 
 

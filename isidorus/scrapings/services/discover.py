@@ -7,7 +7,6 @@ whose depth was shortened after it was written).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ from isidorus.contracts import EXPAND, SCRAPE, PageEntry, ScrapeBody
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.job_state.limits import daily_quota_key, seconds_until_utc_midnight
-from isidorus.publishing import publish, publish_wire
+from isidorus.publishing import publish, publish_paced
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.robots_cache import robots_rules
 
@@ -151,24 +150,15 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     return found
 
 
-def dispatch(job_id: str, found: Discovery, *, token: str) -> None:
+def dispatch(job_id: str, found: Discovery, *, token: str, stage_worker: bool = True) -> None:
     """Publish the admitted work (its items are already open): scrape batches through the
-    job's pacing (job_state.pace), which also frees the slot of the delivery `token` that
+    job's pacing (publish_paced), which also frees the slot of the delivery `token` that
     found them and releases batches the job held back."""
     size = settings.CRAWL_BATCH_SIZE
     bodies = [
         ScrapeBody(job_id, tuple(found.to_fetch[start : start + size]))
         for start in range(0, len(found.to_fetch), size)
     ]
-    if settings.CRAWL_PACING:
-        wires = [json.dumps(SCRAPE.wire(body), separators=(",", ":")) for body in bodies]
-        released = job_state.pace(job_id=job_id, token=token, new=wires)
-        for batch in released:
-            publish_wire(SCRAPE, json.loads(batch.wire), task_id=batch.task_id)
-        if released:
-            job_state.pace_done(job_id, token)
-    else:
-        for body in bodies:
-            publish(SCRAPE, body)
+    publish_paced(SCRAPE, bodies, job_id=job_id, token=token, stage_worker=stage_worker)
     for entry in found.to_expand:
         publish(EXPAND, ScrapeBody(job_id, (entry,)))

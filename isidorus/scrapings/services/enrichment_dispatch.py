@@ -6,6 +6,11 @@ closes the batch's own items, so the job cannot complete while enrichment is pen
 per-batch flag, set after publishing, keeps a redelivered writer message from publishing
 twice; a crash before the flag re-opens and re-publishes (the enrichment tasks are
 idempotent and close an already-finished item at once).
+
+The messages go out through each job's pacing on the enrichment stages (publish_paced,
+docs/fairness.md): a big job's thousands of summaries and images wait in its held lists,
+and each finished enrichment batch releases the next (isidorus/enrichment/follow_ups.py), so a small
+job's enrichment does not queue behind them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from django.conf import settings
 
 from isidorus import job_state
 from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE, ImageBody, SummaryBody
-from isidorus.publishing import publish
+from isidorus.publishing import publish_paced
 
 ENRICHMENT_BATCH = 16
 
@@ -38,7 +43,8 @@ def publish_enrichment(job_id: str, batch_id: str, enrichment: dict[str, Any]) -
     if not (summaries or images) or job_state.get_flag(job_id, job_state.Flag.ENRICHED, batch_id):
         return
     job_state.open_new(job_id, enrichment_items(summaries, images))
-    publish_enrichment_messages(job_id, summaries, images)
+    # The same token on a redelivery: a crash between pacing and publishing is replayed.
+    publish_enrichment_messages(job_id, summaries, images, token=f"{batch_id}:enrich")
     job_state.set_flag(job_id, job_state.Flag.ENRICHED, batch_id)
 
 
@@ -49,8 +55,18 @@ def enrichment_items(summaries: list[int], images: list[int]) -> dict[str, dict[
     return items
 
 
-def publish_enrichment_messages(job_id: str, summaries: list[int], images: list[int]) -> None:
-    for start in range(0, len(summaries), ENRICHMENT_BATCH):
-        publish(SUMMARIZE, SummaryBody(job_id, tuple(summaries[start : start + ENRICHMENT_BATCH])))
-    for start in range(0, len(images), ENRICHMENT_BATCH):
-        publish(EXTRACT_IMAGE, ImageBody(job_id, tuple(images[start : start + ENRICHMENT_BATCH])))
+def publish_enrichment_messages(
+    job_id: str, summaries: list[int], images: list[int], *, token: str
+) -> None:
+    """Hand these rows to the enrichment stages through the job's pacing, under `token`
+    (the same on a retry of the same hand-off)."""
+    summary_bodies = [SummaryBody(job_id, chunk) for chunk in _chunks(summaries)]
+    if summary_bodies:
+        publish_paced(SUMMARIZE, summary_bodies, job_id=job_id, token=token, stage_worker=False)
+    image_bodies = [ImageBody(job_id, chunk) for chunk in _chunks(images)]
+    if image_bodies:
+        publish_paced(EXTRACT_IMAGE, image_bodies, job_id=job_id, token=token, stage_worker=False)
+
+
+def _chunks(ids: list[int]) -> list[tuple[int, ...]]:
+    return [tuple(ids[i : i + ENRICHMENT_BATCH]) for i in range(0, len(ids), ENRICHMENT_BATCH)]
