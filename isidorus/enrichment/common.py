@@ -98,9 +98,11 @@ def lease_release(key: str, token: str) -> None:
     job_state.release_key(key, token)
 
 
-def add_item_counters(job_id: str, unit_id: str, counters: Mapping[str, int]) -> None:
-    """Add one finished item's counters to the job's, once per unit id (redelivery-safe)."""
-    job_table.job_item_add_counters_once(job_id, unit_id, counters)
+def add_items_counters(job_id: str, counters: Mapping[str, Mapping[str, int]]) -> None:
+    """Add finished items' counters (by unit id) to the job's, each once per unit id
+    (redelivery-safe), in one DynamoDB update per counter shard touched."""
+    if counters:
+        job_table.job_item_add_counters_many(job_id, counters)
 
 
 def close_finished(job_id: str, items: list[str], report: EnrichmentReport) -> None:

@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Case, Value, When
+from django.db.models.functions import MD5
 
 from isidorus import job_state
 from isidorus.enrichment import prompts
@@ -40,7 +42,7 @@ from isidorus.enrichment.common import (
     Deferred,
     EnrichmentReport,
     Retry,
-    add_item_counters,
+    add_items_counters,
     claim_work,
     close_finished,
     follow_ups_for,
@@ -105,6 +107,25 @@ def _description_lease(sha256: str, model: LanguageModel) -> str:
     return f"image-description:{sha256}:{model.provider}:{model.model}"
 
 
+def _done_siblings(job_id: str, urls: list[str], *, exclude: list[int]) -> dict[str, Image]:
+    """For each URL, one other row of the job that already has an outcome: the oldest that
+    stored the bytes, else the oldest that failed. One row per URL, through the partial
+    index on (job, md5(url)): a URL linked from thousands of pages costs the same as one."""
+    hashes = [hashlib.md5(url.encode()).hexdigest() for url in urls]
+    rows = (
+        Image.objects.alias(
+            url_md5=MD5("url"), failed=Case(When(outcome=STORED, then=0), default=1)
+        )
+        .filter(scraping_id=job_id, url_md5__in=hashes)
+        .exclude(outcome="")
+        .exclude(pk__in=exclude)
+        .order_by("url", "failed", "pk")
+        .distinct("url")
+        .only("url", "outcome", "reason", "s3_key")
+    )
+    return {row.url: row for row in rows}
+
+
 def _in_pool(function: Callable[[T], U], inputs: list[T]) -> list[U]:
     if not inputs:
         return []
@@ -127,17 +148,7 @@ class _ImageRun:
         by_url: dict[str, list[Image]] = defaultdict(list)
         for row in todo:
             by_url[row.url].append(row)
-        siblings: dict[str, Image] = {}
-        others = (
-            Image.objects.filter(scraping_id=self.job.id, url__in=list(by_url))
-            .exclude(pk__in=[row.pk for row in todo])
-            .exclude(outcome="")
-            .order_by("pk")
-        )
-        for other in others:  # a row that stored the bytes beats one that failed
-            current = siblings.get(other.url)
-            if current is None or (current.outcome != STORED and other.outcome == STORED):
-                siblings[other.url] = other
+        siblings = _done_siblings(self.job.id, list(by_url), exclude=[row.pk for row in todo])
         sources: list[tuple[str, str, str]] = []  # (url, "s3" | "fetch", key or url)
         leases: list[str] = []
         for url, group in by_url.items():
@@ -216,12 +227,14 @@ class _ImageRun:
     def describe(self, rows: list[Image], stored: dict[int, StoredImage]) -> None:
         model = vision_model()
         if model is None:
-            for row in rows:
-                text = offline_description(
+            texts = {
+                row.pk: offline_description(
                     stored[row.pk].facts, url=row.url, alt=row.alt, title=row.title,
                     caption=row.caption,
-                )  # fmt: skip
-                self._write_description(row, text, OFFLINE_MODEL, by_llm=False)
+                ).replace("\x00", "")
+                for row in rows
+            }  # fmt: skip
+            self._write_offline_descriptions(texts)
             return
         calls = self._plan_calls(model, rows, stored)
         results = _in_pool(lambda call: self._call(model, call), calls)
@@ -365,6 +378,19 @@ class _ImageRun:
         )
         self.finished.append(row.pk)
 
+    def _write_offline_descriptions(self, texts: dict[int, str]) -> None:
+        """One UPDATE for the rows' offline descriptions, on the same condition as one."""
+        if not texts:
+            return
+        Image.objects.filter(pk__in=list(texts), outcome=STORED, description="", reason="").update(
+            description=Case(*[When(pk=pk, then=Value(text)) for pk, text in texts.items()]),
+            description_model=OFFLINE_MODEL,
+            described_by_llm=False,
+            input_tokens=0,
+            output_tokens=0,
+        )
+        self.finished += list(texts)
+
     def _write_description_failure(self, row: Image, reason: str, model_name: str) -> None:
         Image.objects.filter(pk=row.pk, outcome=STORED, description="", reason="").update(
             reason=reason[:64], description_model=model_name[:200]
@@ -392,8 +418,7 @@ def add_counters(job_id: str, image_ids: list[int]) -> None:
     rows = Image.objects.filter(pk__in=image_ids).values(
         "pk", "outcome", "reason", "input_tokens", "output_tokens"
     )
-    for row in rows:
-        add_item_counters(job_id, f"img-{row['pk']}", _counters(row))
+    add_items_counters(job_id, {f"img-{row['pk']}": _counters(row) for row in rows})
 
 
 def extract_images(

@@ -27,7 +27,7 @@ from isidorus.enrichment.common import (
     Deferred,
     EnrichmentReport,
     Retry,
-    add_item_counters,
+    add_items_counters,
     claim_work,
     close_finished,
     follow_ups_for,
@@ -151,6 +151,7 @@ def add_counters(job_id: str, page_ids: list[int]) -> None:
     rows = Page.objects.filter(pk__in=page_ids).values_list(
         "pk", "summary", "summary_error", "summary_input_tokens", "summary_output_tokens"
     )
+    by_unit: dict[str, dict[str, int]] = {}
     for page_id, summary, error, tokens_in, tokens_out in rows:
         counters = {"summary_tokens_in": tokens_in, "summary_tokens_out": tokens_out}
         if summary:
@@ -160,7 +161,8 @@ def add_counters(job_id: str, page_ids: list[int]) -> None:
         elif error:
             counters["summaries_failed"] = 1
             counters[f"summaries_failed_{error}"] = 1
-        add_item_counters(job_id, f"sum-{page_id}", counters)
+        by_unit[f"sum-{page_id}"] = counters
+    add_items_counters(job_id, by_unit)
 
 
 def summarize_pages(

@@ -8,6 +8,12 @@ on the job item as `counter_shards`). All shards are written before the job item
 deleted with it; an update requires its shard to exist, so a late unit of a deleted job
 is dropped. Why shards, how N is sized, and why not transactions or lazy creation:
 docs/design-notes.md, "Job counters".
+
+Layout 2 (`counter_layout` on the job item, set at creation): an enrichment unit
+(`img-<row id>`, `sum-<page id>`) goes to the shard of its block of UNIT_BLOCK row ids, so
+the rows of one enrichment message (consecutive ids) land on one or two shards, and
+`job_item_add_counters_many` adds them with one UpdateItem per shard instead of one per
+row. Jobs created before it (no `counter_layout`) keep one shard per unit id's hash.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,7 +45,13 @@ _GET_BATCH = 100
 _WRITE_BATCH = 25
 _BATCH_ATTEMPTS = 10
 _SHARD_COUNT_CACHE = 4096
-_shard_counts: dict[str, int] = {}
+# (shard count, layout) per job: both fixed at the job's creation.
+_shard_counts: dict[str, tuple[int, int]] = {}
+LAYOUT = 2
+UNIT_BLOCK = 64
+_BLOCKED_PREFIXES = ("img-", "sum-")
+# Units added by one UpdateItem at most: its condition names each one (4 KB expression cap).
+_MANY_PER_UPDATE = 50
 
 
 class JobCountersFull(Exception):
@@ -57,9 +69,14 @@ def counter_shard_count(max_pages: int, *, images_per_page: int = IMAGES_PER_PAG
     return max(1, math.ceil(max(max_pages, 1) * page_bytes / SHARD_TARGET_BYTES))
 
 
-def counter_shard_of(unit_id: str, shards: int) -> int:
+def counter_shard_of(unit_id: str, shards: int, layout: int = LAYOUT) -> int:
     """The shard a unit's counts go to: stable across processes (unlike hash())."""
-    digest = hashlib.sha1(unit_id.encode(), usedforsecurity=False).digest()
+    key = unit_id
+    if layout >= 2 and unit_id.startswith(_BLOCKED_PREFIXES):
+        prefix, _, number = unit_id.partition("-")
+        if number.isdigit():
+            key = f"{prefix}-block-{int(number) // UNIT_BLOCK}"
+    digest = hashlib.sha1(key.encode(), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") % shards
 
 
@@ -150,9 +167,15 @@ def _job_item_request(job_id: str, unit_id: str, increments: Mapping[str, int]) 
     return request
 
 
-def _shard_request(shard_id: str, unit_id: str, increments: Mapping[str, int]) -> dict[str, Any]:
+def _shard_request(
+    shard_id: str, unit_ids: list[str], increments: Mapping[str, int]
+) -> dict[str, Any]:
     names = {"#u": "applied_units"}
-    values: dict[str, Any] = {":unit": {"SS": [unit_id]}, ":unit_id": {"S": unit_id}}
+    values: dict[str, Any] = {":unit": {"SS": unit_ids}}
+    absent = []
+    for index, unit_id in enumerate(unit_ids):
+        values[f":unit_id{index}"] = {"S": unit_id}
+        absent.append(f"NOT contains(#u, :unit_id{index})")
     sets = []
     for index, (name, value) in enumerate(increments.items()):
         names[f"#c{index}"] = name
@@ -168,21 +191,22 @@ def _shard_request(shard_id: str, unit_id: str, increments: Mapping[str, int]) -
         # unit of a deleted job is dropped instead of recreating its shard.
         "ConditionExpression": (
             "attribute_exists(scraping_id) AND "
-            "(attribute_not_exists(#u) OR NOT contains(#u, :unit_id))"
+            f"(attribute_not_exists(#u) OR ({' AND '.join(absent)}))"
         ),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
 
 
-def _shard_count(job_id: str) -> int | None:
-    """The job's counter shard count (0: the layout before shards), None if it has no item."""
+def _shard_count(job_id: str) -> tuple[int, int] | None:
+    """The job's counter shard count (0: the layout before shards) and layout, None if it
+    has no item."""
     if job_id in _shard_counts:
         return _shard_counts[job_id]
     response = dynamodb_client().get_item(
         TableName=settings.JOBS_TABLE,
         Key=_key(job_id),
-        ProjectionExpression="scraping_id, counter_shards",
+        ProjectionExpression="scraping_id, counter_shards, counter_layout",
         ConsistentRead=True,
     )
     item = response.get("Item")
@@ -190,7 +214,9 @@ def _shard_count(job_id: str) -> int | None:
         return None  # deleted (or not created yet): not cached
     if len(_shard_counts) >= _SHARD_COUNT_CACHE:
         _shard_counts.clear()
-    _shard_counts[job_id] = int(item.get("counter_shards", {"N": "0"})["N"])
+    shards = int(item.get("counter_shards", {"N": "0"})["N"])
+    layout = int(item.get("counter_layout", {"N": "1"})["N"])
+    _shard_counts[job_id] = (shards, layout)
     return _shard_counts[job_id]
 
 
@@ -201,17 +227,54 @@ def job_item_add_counters_once(job_id: str, unit_id: str, counters: Mapping[str,
     JobCountersFull if the unit's counter item reached DynamoDB's item size limit.
     """
     increments = _increments(counters)
-    shards = _shard_count(job_id)
-    if shards is None:
+    found = _shard_count(job_id)
+    if found is None:
         return False
+    shards, layout = found
     if shards == 0:
         added = _update(job_id, _job_item_request(job_id, unit_id, increments))
     else:
-        shard_id = counter_shard_id(job_id, counter_shard_of(unit_id, shards))
-        added = _update(job_id, _shard_request(shard_id, unit_id, increments))
+        shard_id = counter_shard_id(job_id, counter_shard_of(unit_id, shards, layout))
+        added = _update(job_id, _shard_request(shard_id, [unit_id], increments))
     if added:
         metrics.count_job_counters(increments)
     return added
+
+
+def job_item_add_counters_many(job_id: str, units: Mapping[str, Mapping[str, int]]) -> int:
+    """job_item_add_counters_once for many units, each still added at most once: one
+    UpdateItem per shard adds the units' sum on condition that none of them is there yet;
+    if any is (a redelivery), that shard's units go one by one. Returns how many were added.
+    """
+    found = _shard_count(job_id)
+    if found is None:
+        return 0
+    shards, layout = found
+    if shards == 0:
+        return sum(job_item_add_counters_once(job_id, u, c) for u, c in units.items())
+    by_shard: dict[int, list[str]] = {}
+    for unit_id in units:
+        by_shard.setdefault(counter_shard_of(unit_id, shards, layout), []).append(unit_id)
+    added = 0
+    for shard, unit_ids in by_shard.items():
+        for start in range(0, len(unit_ids), _MANY_PER_UPDATE):
+            group = unit_ids[start : start + _MANY_PER_UPDATE]
+            increments = _increments(_summed(units[unit_id] for unit_id in group))
+            request = _shard_request(counter_shard_id(job_id, shard), group, increments)
+            if _update(job_id, request):
+                metrics.count_job_counters(increments)
+                added += len(group)
+            elif len(group) > 1:
+                added += sum(job_item_add_counters_once(job_id, u, units[u]) for u in group)
+    return added
+
+
+def _summed(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counters:
+        for name, value in one.items():
+            total[name] = total.get(name, 0) + value
+    return total
 
 
 def counter_shards_sum(job_id: str, shards: int) -> dict[str, int]:

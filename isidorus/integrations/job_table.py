@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from isidorus.integrations.aws import dynamodb_client
+from isidorus.integrations.job_counters import LAYOUT as COUNTER_LAYOUT
 from isidorus.integrations.job_counters import (
     counter_shard_count,
     counter_shards_create,
@@ -26,6 +27,9 @@ from isidorus.integrations.job_counters import (
     job_item_add_counters as job_item_add_counters,
 )
 from isidorus.integrations.job_counters import (
+    job_item_add_counters_many as job_item_add_counters_many,
+)
+from isidorus.integrations.job_counters import (
     job_item_add_counters_once as job_item_add_counters_once,
 )
 
@@ -35,7 +39,7 @@ TERMINAL = ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED")
 # The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it.
 TTL_ATTRIBUTE = "expires_at"
 # Kept for the counters' bookkeeping and retention, never part of what job_item_get returns.
-_INTERNAL = frozenset({"applied_batches", "counter_shards", TTL_ATTRIBUTE})
+_INTERNAL = frozenset({"applied_batches", "counter_shards", "counter_layout", TTL_ATTRIBUTE})
 
 
 def _now() -> str:
@@ -87,6 +91,7 @@ def job_item_create(
                 "status": {"S": QUEUED},
                 "created_at": {"S": created_at},
                 "counter_shards": {"N": str(shards)},
+                "counter_layout": {"N": str(COUNTER_LAYOUT)},
             },
             ConditionExpression="attribute_not_exists(scraping_id)",
         )

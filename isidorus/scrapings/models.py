@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import GeneratedField
-from django.db.models.functions import Now
+from django.db.models import F, GeneratedField, Q
+from django.db.models.functions import MD5, Now
 from django.utils import timezone
 
 from isidorus.crawling.parse import ContentSource
@@ -275,6 +275,16 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["scraping", "id"], name="image_scraping_id"),
             models.Index(fields=["sha256"], name="image_sha256"),
+            # The image-extractor's look-up of a URL's other rows in the job that already
+            # have an outcome (isidorus/enrichment/images.py): by a hash of the URL, since a
+            # URL may exceed a btree entry's size; partial, so crawls without enrichment
+            # never maintain it.
+            models.Index(
+                F("scraping"),
+                MD5("url"),
+                name="image_scraping_url_done",
+                condition=~Q(outcome=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from isidorus.integrations.aws import dynamodb_client
 from isidorus.integrations.job_counters import (
     ITEM_LIMIT_BYTES,
     SHARD_TARGET_BYTES,
+    UNIT_BLOCK,
     JobCountersFull,
     counter_shard_count,
     counter_shard_id,
@@ -23,6 +24,7 @@ from isidorus.integrations.job_counters import (
 )
 from isidorus.integrations.job_table import (
     job_item_add_counters,
+    job_item_add_counters_many,
     job_item_add_counters_once,
     job_item_create,
     job_item_delete,
@@ -141,13 +143,12 @@ def test_shard_count_leaves_the_largest_job_room_under_the_item_limit() -> None:
 def test_a_unit_goes_to_the_same_shard_in_every_process() -> None:
     # sha1, not hash(): Python salts str hashes per process, which would split a unit's
     # deliveries over different shards and count it twice.
-    assert [counter_shard_of(unit, 5) for unit in ("batch-a", "img-1", "sum-1", "unit")] == [
-        0,
-        2,
-        0,
-        2,
-    ]
-    assert counter_shard_of("img-12345", 438) == 378
+    units = ("batch-a", "img-1", "sum-1", "unit")
+    assert [counter_shard_of(unit, 5, layout=1) for unit in units] == [0, 2, 0, 2]
+    assert counter_shard_of("img-12345", 438, layout=1) == 378
+    # Layout 2: enrichment units go by blocks of UNIT_BLOCK row ids, other units as before.
+    assert [counter_shard_of(unit, 5) for unit in units] == [0, 0, 0, 2]
+    assert counter_shard_of("img-12345", 438) == counter_shard_of("img-12350", 438) == 433
 
 
 def test_units_on_many_shards_count_exactly_with_duplicates_interleaved(
@@ -259,3 +260,59 @@ def test_delete_removes_the_shards_and_late_units_do_not_recreate_them(
     assert not job_item_add_counters_once(job_id, "img-999", {"images_stored": 1})
     assert not job_item_add_counters_once(job_id, "img-1", {"images_stored": 1})
     assert _shard_units(job_id, SHARDS_AT_1000_PAGES) == {}
+
+
+def _count_updates(calls: list[str]) -> Any:
+    def note(**_: Any) -> None:
+        calls.append("UpdateItem")
+
+    return note
+
+
+def test_one_messages_units_are_added_with_one_update_and_a_redelivery_adds_only_new_ones(
+    aws_resources: Any,
+) -> None:
+    job_id = _new_job()
+    units = {f"img-{UNIT_BLOCK + i}": {"images_stored": 1, "image_tokens_in": i} for i in range(16)}
+    calls: list[str] = []
+    events = dynamodb_client().meta.events
+    events.register("before-call.dynamodb.UpdateItem", _count_updates(calls), "count-updates")
+    try:
+        assert job_item_add_counters_many(job_id, units) == 16
+        assert len(calls) == 1  # one block of row ids: one shard, one update
+        # A redelivery of the message with four more rows finished since.
+        more = {f"img-{UNIT_BLOCK + i}": {"images_stored": 1} for i in range(16, 20)}
+        assert job_item_add_counters_many(job_id, {**units, **more}) == 4
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", unique_id="count-updates")
+    item = job_item_get(job_id)
+    assert item is not None
+    assert (item["images_stored"], item["image_tokens_in"]) == (20, sum(range(16)))
+
+
+def test_overlapping_many_deliveries_on_many_shards_count_each_unit_once(
+    aws_resources: Any,
+) -> None:
+    job_id = _new_job()
+    units = {f"sum-{index}": {"summaries": 1, "summary_tokens_in": index} for index in range(400)}
+    names = list(units)
+    rng = random.Random(11)
+    deliveries = []
+    for _ in range(60):  # messages of 16 consecutive ids, their redeliveries, and follow-ups
+        start = rng.randrange(0, 400 - 16)
+        deliveries.append(names[start : start + rng.randint(1, 16)])
+    deliveries += [names[start : start + 16] for start in range(0, 400, 16)]
+    rng.shuffle(deliveries)
+
+    def apply(group: list[str]) -> int:
+        return job_item_add_counters_many(job_id, {unit: units[unit] for unit in group})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        added = sum(pool.map(apply, deliveries))
+
+    assert added == 400
+    item = job_item_get(job_id)
+    assert item is not None
+    assert (item["summaries"], item["summary_tokens_in"]) == (400, sum(range(400)))
+    placed = _shard_units(job_id, SHARDS_AT_1000_PAGES)
+    assert set().union(*placed.values()) == set(units)
