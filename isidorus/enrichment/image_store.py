@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -114,11 +114,17 @@ def image_store(data: bytes) -> StoredImage | ImageFailure:
     except (BotoCoreError, ClientError):
         logger.exception("storing image %s in S3 failed", key)
         return ImageFailure("failed", "storage", retryable=True)
-    return StoredImage(facts, sha256, key, len(data), data, uploaded=uploaded)
+    return _remember(StoredImage(facts, sha256, key, len(data), data, uploaded=uploaded))
 
 
-def image_load(s3_key: str) -> StoredImage | ImageFailure:
-    """Bytes stored earlier (by this row's first attempt, or a row with the same URL)."""
+def image_load(s3_key: str, *, with_bytes: bool = True) -> StoredImage | ImageFailure:
+    """Bytes stored earlier (by this row's first attempt, or a row with the same URL).
+
+    Without `with_bytes` (the offline describer needs only the facts), an object this
+    process has seen comes from memory, with empty `data`: a logo on every page of a site
+    is read from S3 and decoded once per process, not once per page."""
+    if not with_bytes and (known := _known_facts.get(s3_key)) is not None:
+        return known
     try:
         data = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=s3_key)["Body"].read()
     except (BotoCoreError, ClientError):
@@ -129,4 +135,17 @@ def image_load(s3_key: str) -> StoredImage | ImageFailure:
     except ImageRejected as rejected:
         return ImageFailure("failed", rejected.reason)
     sha256 = hashlib.sha256(data).hexdigest()
-    return StoredImage(facts, sha256, s3_key, len(data), data, uploaded=False)
+    return _remember(StoredImage(facts, sha256, s3_key, len(data), data, uploaded=False))
+
+
+# Objects are content-addressed (their key holds their sha256), so a key's facts never
+# change and can be kept for as long as the process lives (bounded).
+_KNOWN_FACTS_MAX = 2048
+_known_facts: dict[str, StoredImage] = {}
+
+
+def _remember(stored: StoredImage) -> StoredImage:
+    if len(_known_facts) >= _KNOWN_FACTS_MAX:
+        _known_facts.pop(next(iter(_known_facts)))
+    _known_facts[stored.s3_key] = replace(stored, data=b"", uploaded=False)
+    return stored

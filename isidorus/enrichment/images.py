@@ -140,6 +140,8 @@ class _ImageRun:
         self.deadline = deadline
         self.token = token
         self.finished: list[int] = []
+        self.failures: defaultdict[tuple[str, str], list[Image]] = defaultdict(list)
+        self.describer = vision_model()  # None: offline descriptions, from the facts alone
         self.retries: dict[int, Retry] = {}
         self.deferred: list[int] = []
 
@@ -178,6 +180,7 @@ class _ImageRun:
                 self.retries.update({row.pk: retry for row in group})
             else:
                 self._write_failure(group, result)
+        self._write_failures()
         for lease in leases:
             lease_release(lease, self.token)
         return stored
@@ -185,7 +188,7 @@ class _ImageRun:
     def _bytes_for(self, source: tuple[str, str, str]) -> StoredImage | ImageFailure | Deferred:
         _, kind, value = source
         if kind == "s3":
-            return image_load(value)
+            return image_load(value, with_bytes=self.describer is not None)
         if remaining(self.deadline) < MIN_CALL_SECONDS:
             return Deferred("deadline")
         try:
@@ -212,20 +215,26 @@ class _ImageRun:
         )
 
     def _write_failure(self, group: list[Image], failure: ImageFailure) -> None:
-        ids = [row.pk for row in group]
-        Image.objects.filter(pk__in=ids, outcome="").update(
-            outcome=failure.outcome if failure.outcome in (FAILED, SKIPPED) else FAILED,
-            reason=failure.reason[:64],
-        )
-        # Rows stored earlier whose bytes can no longer be read: the description failed.
-        Image.objects.filter(pk__in=ids, outcome=STORED, description="", reason="").update(
-            reason=f"describe_{failure.reason}"[:64]
-        )
-        self.finished += ids
+        """Note the rows' failure; written by _write_failures, one UPDATE per kind."""
+        outcome = failure.outcome if failure.outcome in (FAILED, SKIPPED) else FAILED
+        self.failures[(outcome, failure.reason[:64])] += group
+
+    def _write_failures(self) -> None:
+        for (outcome, reason), rows in self.failures.items():
+            ids = [row.pk for row in rows]
+            Image.objects.filter(pk__in=ids, outcome="").update(outcome=outcome, reason=reason)
+            # Rows stored earlier whose bytes can no longer be read: the description failed.
+            stored_before = [row.pk for row in rows if row.outcome == STORED]
+            if stored_before:
+                Image.objects.filter(
+                    pk__in=stored_before, outcome=STORED, description="", reason=""
+                ).update(reason=f"describe_{reason}"[:64])
+            self.finished += ids
+        self.failures.clear()
 
     # --- step 3: descriptions ----------------------------------------------------------------
     def describe(self, rows: list[Image], stored: dict[int, StoredImage]) -> None:
-        model = vision_model()
+        model = self.describer
         if model is None:
             texts = {
                 row.pk: offline_description(

@@ -193,6 +193,34 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
     assert [status(job) for job in jobs] == ["COMPLETED", "COMPLETED"]
 
 
+def test_a_logo_on_every_page_is_fetched_once_and_read_back_from_s3_at_most_once_offline(
+    stack: Any, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = s3_client()
+    real_get = client.get_object
+    reads: list[str] = []
+
+    def spy(**kwargs: Any) -> Any:
+        reads.append(kwargs["Key"])
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(client, "get_object", spy)
+    job_id = new_job(summarize=False)
+    url = site.url("/img/red-lighthouse.png")
+    pages = [add_page(job_id, url=site.url(f"/p{n}"), depth=1) for n in range(20)]
+    ids = [add_image(job_id, page, url=url, alt=f"logo {n}") for n, page in enumerate(pages)]
+    open_items(job_id, images=ids)
+    for start in range(0, 20, 4):  # five messages, as five writer batches make them
+        _run(job_id, ids[start : start + 4])
+    assert site.requested_paths().count("/img/red-lighthouse.png") == 1
+    assert reads == []  # the offline describer needs only the facts, kept per process
+    rows = {row.pk: row for row in Image.objects.filter(pk__in=ids)}
+    assert [rows[i].description.split(".")[0] for i in ids] == [f"logo {n}" for n in range(20)]
+    assert all("mostly red" in row.description for row in rows.values())
+    assert counters(job_id)["images_stored"] == 20
+    assert status(job_id) == "COMPLETED"
+
+
 @pytest.mark.parametrize("protocol", ["openai", "anthropic"])
 @pytest.mark.parametrize(
     ("path", "mime"),
