@@ -53,6 +53,12 @@ ENRICHMENT_MAX_ATTEMPTS = env_int("ENRICHMENT_MAX_ATTEMPTS", 3, minimum=1, maxim
 ENRICHMENT_RETRY_BASE_SECONDS = env_float("ENRICHMENT_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
 # Provider calls (and image downloads) in flight per task.
 ENRICHMENT_THREADS = env_int("ENRICHMENT_THREADS", 4, minimum=1, maximum=64)
+# Rows per summary or image message. With an LLM a row is seconds of calls, so messages
+# stay small and a job's rows spread over many workers; offline a row is a millisecond or
+# two, and a message's fixed cost (SQS receive, send and delete, claims, counters, pacing)
+# would dominate, so messages are as large as scrape batches.
+ENRICHMENT_BATCH_LLM = env_int("ENRICHMENT_BATCH_LLM", 16, minimum=1, maximum=256)
+ENRICHMENT_BATCH_OFFLINE = env_int("ENRICHMENT_BATCH_OFFLINE", 64, minimum=1, maximum=256)
 
 # --- Providers -----------------------------------------------------------------------------
 # Networks LLM endpoints may be reached on besides public addresses and

@@ -29,6 +29,7 @@ def window(settings: Any) -> None:
     settings.CRAWL_PACE_MIN_BATCHES = 2
     settings.CRAWL_PACE_FACTOR = 2.0
     settings.CRAWL_PACE_SLOT_SECONDS = 600
+    settings.ENRICHMENT_BATCH_OFFLINE = 16  # rows per summary or image message
 
 
 def wires(*names: str) -> list[str]:

@@ -23,7 +23,7 @@ from isidorus import job_state
 from isidorus.contracts import EXTRACT_IMAGE, SUMMARIZE, ImageBody, SummaryBody
 from isidorus.publishing import publish_paced
 
-ENRICHMENT_BATCH = 16
+NO_PROVIDER = "none"
 
 
 def enrichment_for_batch(
@@ -60,13 +60,22 @@ def publish_enrichment_messages(
 ) -> None:
     """Hand these rows to the enrichment stages through the job's pacing, under `token`
     (the same on a retry of the same hand-off)."""
-    summary_bodies = [SummaryBody(job_id, chunk) for chunk in _chunks(summaries)]
+    summary_bodies = [
+        SummaryBody(job_id, chunk) for chunk in _chunks(summaries, settings.SUMMARY_PROVIDER)
+    ]
     if summary_bodies:
         publish_paced(SUMMARIZE, summary_bodies, job_id=job_id, token=token, stage_worker=False)
-    image_bodies = [ImageBody(job_id, chunk) for chunk in _chunks(images)]
+    image_bodies = [
+        ImageBody(job_id, chunk) for chunk in _chunks(images, settings.IMAGE_DESCRIBER_PROVIDER)
+    ]
     if image_bodies:
         publish_paced(EXTRACT_IMAGE, image_bodies, job_id=job_id, token=token, stage_worker=False)
 
 
-def _chunks(ids: list[int]) -> list[tuple[int, ...]]:
-    return [tuple(ids[i : i + ENRICHMENT_BATCH]) for i in range(0, len(ids), ENRICHMENT_BATCH)]
+def _chunks(ids: list[int], provider: str) -> list[tuple[int, ...]]:
+    size = (
+        settings.ENRICHMENT_BATCH_OFFLINE
+        if provider == NO_PROVIDER
+        else settings.ENRICHMENT_BATCH_LLM
+    )
+    return [tuple(ids[i : i + size]) for i in range(0, len(ids), size)]
