@@ -313,15 +313,19 @@ CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 2.0, minimum=0.
 # URLs per scrape message: batching is what makes SQS cheap per page.
 CRAWL_BATCH_SIZE = env_int("CRAWL_BATCH_SIZE", 64, minimum=1, maximum=1000)
 CRAWL_FETCH_THREADS = env_int("CRAWL_FETCH_THREADS", 16, minimum=1, maximum=256)
-# Fairness between jobs (isidorus/job_state/pacing.py, docs/fairness.md): a job has at
-# most max(MIN_BATCHES, FACTOR x recent scraper processes / recently paced jobs) scrape
-# batches in the queue; the rest wait in Redis. A slot in line expires after SLOT_SECONDS
-# (a lost message cannot narrow the window for good). CRAWL_PACING=false publishes every
-# batch at once, as before pacing (for comparison in bench/fairness_bench.py).
+# Fairness between jobs (isidorus/job_state/pacing.py, docs/fairness.md): on the scrape,
+# summary and image queues, a job has at most max(MIN_BATCHES, FACTOR x that stage's recent
+# processes / recently paced jobs) batches in the queue; the rest wait in Redis. A slot in
+# line expires after SLOT_SECONDS (a lost message cannot narrow the window for good).
+# CRAWL_PACING=false publishes every batch at once, as before pacing (for comparison in
+# bench/fairness_bench.py).
 CRAWL_PACING = env_bool("CRAWL_PACING", True)
 CRAWL_PACE_MIN_BATCHES = env_int("CRAWL_PACE_MIN_BATCHES", 2, minimum=1, maximum=10_000)
 CRAWL_PACE_FACTOR = env_float("CRAWL_PACE_FACTOR", 2.0, minimum=0.5)
 CRAWL_PACE_SLOT_SECONDS = env_int("CRAWL_PACE_SLOT_SECONDS", 600, minimum=10)
+# A job with at most this many batches left on a stage (held and in line) has them all
+# released at once: small jobs go first (shortest backlog first); 0 turns that off.
+CRAWL_PACE_SMALL_BACKLOG = env_int("CRAWL_PACE_SMALL_BACKLOG", 8, minimum=0, maximum=10_000)
 CRAWL_HOST_CONCURRENCY = env_int("CRAWL_HOST_CONCURRENCY", 16, minimum=1)
 CRAWL_HOST_DELAY = env_float("CRAWL_HOST_DELAY", 0.0, minimum=0.0)
 CRAWL_STOP_WORDS = env_list("CRAWL_STOP_WORDS", [])

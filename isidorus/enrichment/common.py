@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Case, Value, When
 
 from isidorus import job_state
 from isidorus.contracts import MAX_DELAY_SECONDS
@@ -49,6 +50,11 @@ class Deferred:
     """Not done now (deadline near, or another worker holds the work): run again soon."""
 
     why: str
+
+
+def per_row(values: Mapping[int, object]) -> Case:
+    """One value per row id, for writing many rows in a single UPDATE."""
+    return Case(*[When(pk=pk, then=Value(value)) for pk, value in values.items()])
 
 
 def task_deadline() -> float:

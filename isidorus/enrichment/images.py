@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import Case, Value, When
+from django.db.models import Case, When
 from django.db.models.functions import MD5
 
 from isidorus import job_state
@@ -48,6 +48,7 @@ from isidorus.enrichment.common import (
     follow_ups_for,
     lease_acquire,
     lease_release,
+    per_row,
     release_follow_up_claims,
     remaining,
     retry_or_fail,
@@ -392,7 +393,7 @@ class _ImageRun:
         if not texts:
             return
         Image.objects.filter(pk__in=list(texts), outcome=STORED, description="", reason="").update(
-            description=Case(*[When(pk=pk, then=Value(text)) for pk, text in texts.items()]),
+            description=per_row(texts),
             description_model=OFFLINE_MODEL,
             described_by_llm=False,
             input_tokens=0,

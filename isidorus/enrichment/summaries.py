@@ -15,6 +15,7 @@ with a delay, so no task sleeps; after ENRICHMENT_MAX_ATTEMPTS the reason is rec
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from isidorus.enrichment.common import (
     claim_work,
     close_finished,
     follow_ups_for,
+    per_row,
     release_follow_up_claims,
     remaining,
     retry_or_fail,
@@ -133,18 +135,29 @@ def summarize_with_llm(
     )
 
 
-def _write(page_id: int, result: Summary | Failure) -> None:
-    pending = Page.objects.filter(pk=page_id, summary="", summary_error="")
-    if isinstance(result, Summary):
-        pending.update(
-            summary=result.text,
-            summary_model=result.model[:200],
-            summary_prompt_version=result.prompt_version,
-            summary_input_tokens=result.input_tokens,
-            summary_output_tokens=result.output_tokens,
+def _write(results: dict[int, Summary | Failure]) -> None:
+    """Write the summaries (one UPDATE per model and prompt version) and failures (one per
+    reason), each only where the page has neither yet: a concurrent duplicate cannot
+    overwrite it."""
+    summaries: defaultdict[tuple[str, str], dict[int, Summary]] = defaultdict(dict)
+    failures: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for page_id, result in results.items():
+        if isinstance(result, Summary):
+            summaries[(result.model, result.prompt_version)][page_id] = result
+        else:
+            failures[(result.reason[:64], result.model[:200])].append(page_id)
+    for (model, version), written in summaries.items():
+        Page.objects.filter(pk__in=list(written), summary="", summary_error="").update(
+            summary=per_row({i: summary.text for i, summary in written.items()}),
+            summary_model=model[:200],
+            summary_prompt_version=version,
+            summary_input_tokens=per_row({i: s.input_tokens for i, s in written.items()}),
+            summary_output_tokens=per_row({i: s.output_tokens for i, s in written.items()}),
         )
-    else:
-        pending.update(summary_error=result.reason[:64], summary_model=result.model[:200])
+    for (reason, model), ids in failures.items():
+        Page.objects.filter(pk__in=ids, summary="", summary_error="").update(
+            summary_error=reason, summary_model=model
+        )
 
 
 def add_counters(job_id: str, page_ids: list[int]) -> None:
@@ -194,14 +207,16 @@ def summarize_pages(
                          deadline=deadline)  # fmt: skip
     retries: dict[int, Retry] = {}
     deferred: list[int] = []
+    done: dict[int, Summary | Failure] = {}
     for page_id, result in results.items():
         if isinstance(result, Retry):
             retries[page_id] = result
         elif isinstance(result, Deferred):
             deferred.append(page_id)
         else:
-            _write(page_id, result)
-            finished.append(page_id)
+            done[page_id] = result
+    _write(done)
+    finished += list(done)
     report.follow_ups = follow_ups_for(attempt, retries, deferred)
     release_follow_up_claims(job_id, [job_state.summary_item(i) for i in [*retries, *deferred]])
     add_counters(job_id, [page_id for page_id in finished if page_id in pages])

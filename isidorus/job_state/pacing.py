@@ -8,7 +8,10 @@ batches in a stage's line (published, not yet finished); the window is the stage
 processes seen recently, times CRAWL_PACE_FACTOR, shared among the jobs paced recently on
 that stage (at least CRAWL_PACE_MIN_BATCHES). So each paced queue holds about two rounds
 of its fleet's work, whatever the jobs' sizes, and a new job waits behind that, not
-behind 20,000 pages.
+behind 20,000 pages. A job whose whole backlog on the stage (held and in line) is at most
+CRAWL_PACE_SMALL_BACKLOG batches has it all released at once: a small job then takes its
+turn ahead of a big one's next rounds instead of sharing every round with it, and a big
+job waits behind no more than that small backlog.
 
 Paced stages: the scraper (where a job's work multiplies) and the two enrichment stages
 (the writer hands each batch's summaries and images over at once, and those stages may
@@ -83,6 +86,7 @@ def pace(
         time.time(), token, _worker() if stage_worker else "", job_id,
         settings.CRAWL_PACE_SLOT_SECONDS, RECENT_SECONDS[stage],
         settings.CRAWL_PACE_MIN_BATCHES, settings.CRAWL_PACE_FACTOR,
+        settings.CRAWL_PACE_SMALL_BACKLOG,
     ]  # fmt: skip
     args += [f"{uuid.uuid4().hex}\t{wire}" for wire in new]
     released = []

@@ -30,6 +30,7 @@ def window(settings: Any) -> None:
     settings.CRAWL_PACE_FACTOR = 2.0
     settings.CRAWL_PACE_SLOT_SECONDS = 600
     settings.ENRICHMENT_BATCH_OFFLINE = 16  # rows per summary or image message
+    settings.CRAWL_PACE_SMALL_BACKLOG = 0  # on in its own test
 
 
 def wires(*names: str) -> list[str]:
@@ -71,6 +72,22 @@ def test_the_window_is_shared_among_the_jobs_paced_recently(redis_clean: Any) ->
     line = redis_clean.zrange(pacing.line_key(big, SCRAPER), 0, -1)
     assert released(big, line[0]) == []
     assert job_state.held_counts(SCRAPER, [big, small]) == {big: 2, small: 0}
+
+
+def test_a_small_backlog_goes_at_once_and_a_big_one_is_paced(
+    redis_clean: Any, settings: Any
+) -> None:
+    settings.CRAWL_PACE_SMALL_BACKLOG = 3
+    small, big = str(uuid.uuid4()), str(uuid.uuid4())
+    for job in (small, big):
+        job_state.activate(job)
+    # Three batches in all: the small job's whole backlog is released, over its window of 2.
+    assert released(small, "seed-small", "s1", "s2", "s3") == wires("s1", "s2", "s3")
+    # Four: more than a small backlog, so the window holds (2 in line, 2 held).
+    assert released(big, "seed-big", "b1", "b2", "b3", "b4") == wires("b1", "b2")
+    # Once its backlog (2 in line + 2 held) shrinks to 3, the rest goes with the next finish.
+    line = redis_clean.zrange(pacing.line_key(big, SCRAPER), 0, -1)
+    assert released(big, line[0]) == wires("b3", "b4")
 
 
 def test_a_redelivery_publishes_again_what_its_crashed_run_released(job_id: str) -> None:

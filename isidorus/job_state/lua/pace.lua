@@ -6,18 +6,24 @@ if redis.call('EXISTS', KEYS[6]) == 1 then return {} end
 local now, token, worker, job = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local slot_seconds, recent_seconds = tonumber(ARGV[5]), tonumber(ARGV[6])
 local min_window, factor = tonumber(ARGV[7]), tonumber(ARGV[8])
+local small_backlog = tonumber(ARGV[9])
 if worker ~= '' then redis.call('ZADD', fleet, now, worker) end
 redis.call('ZREMRANGEBYSCORE', fleet, '-inf', now - recent_seconds)
 redis.call('ZADD', pacing, now, job)
 redis.call('ZREMRANGEBYSCORE', pacing, '-inf', now - recent_seconds)
 redis.call('ZREM', line, token)
 redis.call('ZREMRANGEBYSCORE', line, '-inf', now - slot_seconds)
-for i = 9, #ARGV do redis.call('RPUSH', held, ARGV[i]) end
+for i = 10, #ARGV do redis.call('RPUSH', held, ARGV[i]) end
 -- This delivery released batches before and may not have published them all: again.
 local pending = redis.call('HGET', releasing, token)
 if pending then return cjson.decode(pending) end
 local window = math.ceil(factor * redis.call('ZCARD', fleet) / redis.call('ZCARD', pacing))
-local free = math.max(min_window, window) - redis.call('ZCARD', line)
+local in_line = redis.call('ZCARD', line)
+local free = math.max(min_window, window) - in_line
+-- A job whose whole backlog on this stage is small goes at once: it is done in a moment,
+-- and a big job waits behind no more than that (shortest backlog first).
+local waiting = redis.call('LLEN', held)
+if waiting + in_line <= small_backlog then free = waiting end
 local out = {}
 while free > 0 do
   local batch = redis.call('LPOP', held)
