@@ -68,6 +68,19 @@ def count_terms(
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def distinct_terms(
+    text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS, min_length: int = 3
+) -> set[str]:
+    """The terms of `text` (as count_terms defines them), without counting or ordering."""
+    folded_stop_words = _casefolded(stop_words)
+    tokens = set(_TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return {
+        token
+        for token in tokens
+        if len(token) >= min_length and token not in folded_stop_words and not token.isnumeric()
+    }
+
+
 @lru_cache(maxsize=8)
 def _casefolded(stop_words: frozenset[str]) -> frozenset[str]:
     return frozenset(word.casefold() for word in stop_words)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
+from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms, distinct_terms
 
 MODEL_NAME = "offline/extractive"
 PROMPT_VERSION = "extractive-1"
@@ -53,8 +53,8 @@ def _is_heading_like(sentence: str) -> bool:
 
 
 def _weights(text: str, title: str) -> dict[str, float]:
-    counts = count_terms(text, ENGLISH_STOP_WORDS)
-    for term in count_terms(title, ENGLISH_STOP_WORDS):
+    counts = count_terms(text, ENGLISH_STOP_WORDS, ordered=False)
+    for term in distinct_terms(title, ENGLISH_STOP_WORDS):
         counts[term] = counts.get(term, 0) * 2 + 1
     return {term: 1.0 + math.log(count) for term, count in counts.items()}
 
@@ -70,7 +70,7 @@ def extractive_summary(text: str, *, title: str = "", sentences: int = 3) -> str
     top = max(weights.values(), default=1.0)
     scored: list[tuple[float, int]] = []
     for index, sentence in enumerate(candidates):
-        terms = count_terms(sentence, ENGLISH_STOP_WORDS)
+        terms = distinct_terms(sentence, ENGLISH_STOP_WORDS)
         if len(terms) < MIN_SENTENCE_TERMS:
             continue
         content = sum(weights.get(term, 0.0) for term in terms) / (top * math.sqrt(len(terms)))
