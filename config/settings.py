@@ -324,7 +324,8 @@ CRAWL_PACE_MIN_BATCHES = env_int("CRAWL_PACE_MIN_BATCHES", 2, minimum=1, maximum
 CRAWL_PACE_FACTOR = env_float("CRAWL_PACE_FACTOR", 2.0, minimum=0.5)
 CRAWL_PACE_SLOT_SECONDS = env_int("CRAWL_PACE_SLOT_SECONDS", 600, minimum=10)
 # A job with at most this many batches left on a stage (held and in line) has them all
-# released at once: small jobs go first (shortest backlog first); 0 turns that off.
+# released at once, and jobs with more keep one batch in line there meanwhile: small jobs
+# go first (shortest backlog first); 0 turns that off.
 CRAWL_PACE_SMALL_BACKLOG = env_int("CRAWL_PACE_SMALL_BACKLOG", 8, minimum=0, maximum=10_000)
 CRAWL_HOST_CONCURRENCY = env_int("CRAWL_HOST_CONCURRENCY", 16, minimum=1)
 CRAWL_HOST_DELAY = env_float("CRAWL_HOST_DELAY", 0.0, minimum=0.0)

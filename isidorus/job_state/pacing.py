@@ -9,9 +9,10 @@ processes seen recently, times CRAWL_PACE_FACTOR, shared among the jobs paced re
 that stage (at least CRAWL_PACE_MIN_BATCHES). So each paced queue holds about two rounds
 of its fleet's work, whatever the jobs' sizes, and a new job waits behind that, not
 behind 20,000 pages. A job whose whole backlog on the stage (held and in line) is at most
-CRAWL_PACE_SMALL_BACKLOG batches has it all released at once: a small job then takes its
-turn ahead of a big one's next rounds instead of sharing every round with it, and a big
-job waits behind no more than that small backlog.
+CRAWL_PACE_SMALL_BACKLOG batches has it all released at once, and while such a job is
+active on the stage, a job with a bigger backlog keeps one batch in line there: a small
+job takes its turn ahead of a big one's next rounds instead of sharing every round with
+it, and a big job never stops (shortest backlog first).
 
 Paced stages: the scraper (where a job's work multiplies) and the two enrichment stages
 (the writer hands each batch's summaries and images over at once, and those stages may
@@ -60,6 +61,11 @@ def paced_jobs_key(stage: str) -> str:
     return f"pacing:jobs:{stage}"
 
 
+def small_jobs_key(stage: str) -> str:
+    """Jobs whose whole backlog on the stage is small, by when they last paced."""
+    return f"pacing:small:{stage}"
+
+
 def _job_keys(job_id: str, stage: str) -> list[str]:
     return [job_key(job_id, f"{name}:{stage}") for name in ("held", "line", "releasing")]
 
@@ -81,6 +87,7 @@ def pace(
         raise ValueError(f"stage {stage!r} is not paced; paced: {PACED_STAGES}")
     keys = [
         *_job_keys(job_id, stage), fleet_key(stage), paced_jobs_key(stage), tombstone_key(job_id),
+        small_jobs_key(stage),
     ]  # fmt: skip
     args: list[str | float | int] = [
         time.time(), token, _worker() if stage_worker else "", job_id,

@@ -74,20 +74,26 @@ def test_the_window_is_shared_among_the_jobs_paced_recently(redis_clean: Any) ->
     assert job_state.held_counts(SCRAPER, [big, small]) == {big: 2, small: 0}
 
 
-def test_a_small_backlog_goes_at_once_and_a_big_one_is_paced(
+def test_a_small_backlog_goes_at_once_and_narrows_a_big_jobs_line_to_one_meanwhile(
     redis_clean: Any, settings: Any
 ) -> None:
     settings.CRAWL_PACE_SMALL_BACKLOG = 3
     small, big = str(uuid.uuid4()), str(uuid.uuid4())
     for job in (small, big):
         job_state.activate(job)
-    # Three batches in all: the small job's whole backlog is released, over its window of 2.
+    # Six batches: more than a small backlog, so the window of 2 holds (2 in line, 4 held).
+    assert released(big, "seed-big", *[f"b{n}" for n in range(1, 7)]) == wires("b1", "b2")
+    # Three in all: the small job's whole backlog is released, over its window of 2.
     assert released(small, "seed-small", "s1", "s2", "s3") == wires("s1", "s2", "s3")
-    # Four: more than a small backlog, so the window holds (2 in line, 2 held).
-    assert released(big, "seed-big", "b1", "b2", "b3", "b4") == wires("b1", "b2")
-    # Once its backlog (2 in line + 2 held) shrinks to 3, the rest goes with the next finish.
-    line = redis_clean.zrange(pacing.line_key(big, SCRAPER), 0, -1)
-    assert released(big, line[0]) == wires("b3", "b4")
+    # While it is active, the big job keeps one batch in line: a finish releases nothing.
+    big_line = redis_clean.zrange(pacing.line_key(big, SCRAPER), 0, -1)
+    assert released(big, big_line[0]) == []
+    # The small job finishes its batches; its last finish takes it off the stage.
+    for token in redis_clean.zrange(pacing.line_key(small, SCRAPER), 0, -1):
+        assert released(small, token) == []
+    assert redis_clean.zcard(pacing.small_jobs_key(SCRAPER)) == 0
+    # No small job left: the big job's window is 2 again (1 in line, so one more goes).
+    assert released(big, "unrelated") == wires("b3")
 
 
 def test_a_redelivery_publishes_again_what_its_crashed_run_released(job_id: str) -> None:
