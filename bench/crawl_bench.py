@@ -268,6 +268,28 @@ def redis_commandstats() -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
 
 
+def redis_used_memory() -> int:
+    """The Redis server's used memory (bytes): all its databases, so the bench's own crawl
+    is what moves it while nothing else runs."""
+    from isidorus.integrations.redis_client import get_redis
+
+    return int(get_redis().info("memory")["used_memory"])
+
+
+def job_redis_footprint(job_id: str) -> tuple[int, int]:
+    """(bytes of the job's own Redis keys by MEMORY USAGE, URLs it has seen)."""
+    from isidorus import job_state
+    from isidorus.integrations.redis_client import get_redis
+
+    redis = get_redis()
+    keys = job_state.job_keys(job_id)
+    pipe = redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.memory_usage(key, samples=0)
+    total = sum(int(size or 0) for size in pipe.execute())
+    return total, int(redis.hlen(f"job:{{{job_id}}}:seen"))
+
+
 def pg_database_stats() -> dict[str, int]:
     from django.db import connection
 
@@ -371,6 +393,7 @@ def run_isidorus(
     redis_before, pg_before = redis_commandstats(), pg_database_stats()
     emulators_before = emulator_log_sizes()
     served_before = server.snapshot()
+    memory_before = redis_memory_peak = redis_used_memory()
     log(f"crawl: depth {depth}, max_pages {args.pages}, batch {args.batch_size}")
     with CpuMeter(groups) as meter:
         started_at = time.monotonic()
@@ -397,9 +420,11 @@ def run_isidorus(
                     break
             time.sleep(0.2)
             polls += 1
+            redis_memory_peak = max(redis_memory_peak, redis_used_memory())
             if polls % 10 == 0:
                 failed_task(run_dir)
         phase.seconds = time.monotonic() - started_at
+    memory_end = redis_used_memory()
     stop_profilers(started, profilers, run_dir)
     if not item or item.get("status") not in TERMINAL:
         raise RuntimeError(f"job {job_id} not terminal after {args.timeout}s: {item}")
@@ -456,6 +481,7 @@ def run_isidorus(
         "store calls per fetched page: "
         + ", ".join(f"{name} {calls / per_page:.2f}" for name, calls in phase.calls.items()),
         "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)",
+        _redis_memory_note(job_id, memory_before, redis_memory_peak, memory_end),
     ]
     if args.whatif:
         phase.notes.append(
@@ -474,6 +500,17 @@ def run_isidorus(
         for name, (_, path) in profilers.items():
             print(summarize_profile(path, name, args.profile))
     return phase
+
+
+def _redis_memory_note(job_id: str, before: int, peak: int, end: int) -> str:
+    own_bytes, seen = job_redis_footprint(job_id)
+    per = max(seen, 1)
+    return (
+        f"redis memory per URL seen ({seen}): the server's used memory over its level before "
+        f"the crawl {(peak - before) / per:.0f} B at the peak (sampled every 0.2 s) and "
+        f"{(end - before) / per:.0f} B at the end; the job's own keys at the end "
+        f"{own_bytes / per:.0f} B (MEMORY USAGE, {own_bytes / 1e6:.2f} MB)"
+    )
 
 
 def start_profilers(

@@ -39,9 +39,13 @@ def release_claims(*, job_id: str, items: list[str]) -> None:
 
 
 def close(*, job_id: str, items: list[str]) -> int:
-    """Close items (idempotent); returns how many items are still open (-1: job buried)."""
+    """Close items (idempotent); returns how many items are still open (-1: job buried).
+
+    Their claims go with them: a closed item's duplicate is dropped because it is not open,
+    so a claim kept until its lease ran out was only memory (200 bytes a page)."""
     keys = [job_key(job_id, "open"), job_key(job_id, "state"), ACTIVE_JOBS, tombstone_key(job_id)]
     keys.append(job_key(job_id, "dups"))
+    keys += [job_key(job_id, f"claim:{item}") for item in items]
     remaining = int(run("close", keys, [time.time(), job_id, *items]))
     if remaining == Result.LOST:
         raise JobStateLost(job_id)

@@ -85,6 +85,17 @@ def test_a_closed_item_is_not_claimed_and_gets_no_lease(job_id: str, redis_clean
     assert not redis_clean.exists(key(job_id, "claim:page:a"))
 
 
+def test_closing_an_item_drops_its_claim_and_its_duplicate_still_gets_nothing(
+    job_id: str, redis_clean: Any
+) -> None:
+    items = open_pages(job_id, "a", "b")
+    claim(job_id, items, "delivery-1")
+    job_state.close(job_id=job_id, items=["page:a"])
+    assert not redis_clean.exists(key(job_id, "claim:page:a"))
+    assert redis_clean.get(key(job_id, "claim:page:b")) == "delivery-1"  # still open
+    assert claim(job_id, items, "duplicate") == {}
+
+
 def test_released_claims_can_be_taken_at_once_by_another_delivery(job_id: str) -> None:
     """A scrape that re-publishes a URL to retry it releases the URL's claim first."""
     items = open_pages(job_id, "a", "b")

@@ -5,6 +5,7 @@ local removed = 0
 for i = 3, #ARGV do
   removed = removed + redis.call('HDEL', open, ARGV[i])
   redis.call('HDEL', dups, ARGV[i])
+  redis.call('DEL', KEYS[i + 3])  -- its claim
 end
 if removed > 0 then
   redis.call('HSET', state, 'progress_at', ARGV[1])
