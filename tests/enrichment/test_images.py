@@ -79,19 +79,23 @@ def _s3_object(key: str) -> tuple[bytes, str]:
     return response["Body"].read(), response["ContentType"]
 
 
-@pytest.fixture
-def s3_puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Keys of every put_object the code makes (the real call still goes to LocalStack)."""
+def _s3_keys_of(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """Keys of every call of the S3 client's `method` (the real call still goes to LocalStack)."""
     client = s3_client()
-    real_put = client.put_object
+    real = getattr(client, method)
     keys: list[str] = []
 
     def spy(**kwargs: Any) -> Any:
         keys.append(kwargs["Key"])
-        return real_put(**kwargs)
+        return real(**kwargs)
 
-    monkeypatch.setattr(client, "put_object", spy)
+    monkeypatch.setattr(client, method, spy)
     return keys
+
+
+@pytest.fixture
+def s3_puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    return _s3_keys_of(monkeypatch, "put_object")
 
 
 def test_an_image_is_stored_in_s3_by_content_and_described_offline(
@@ -196,15 +200,7 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
 def test_a_logo_on_every_page_is_fetched_once_and_read_back_from_s3_at_most_once_offline(
     stack: Any, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = s3_client()
-    real_get = client.get_object
-    reads: list[str] = []
-
-    def spy(**kwargs: Any) -> Any:
-        reads.append(kwargs["Key"])
-        return real_get(**kwargs)
-
-    monkeypatch.setattr(client, "get_object", spy)
+    reads = _s3_keys_of(monkeypatch, "get_object")
     job_id = new_job(summarize=False)
     url = site.url("/img/red-lighthouse.png")
     pages = [add_page(job_id, url=site.url(f"/p{n}"), depth=1) for n in range(20)]
