@@ -3,6 +3,7 @@
     .venv/bin/python bench/crawl_bench.py [--pages 2000] [--batch-size 64]
         [--scraper-concurrency 2] [--writer-concurrency 2] [--fetch-threads 16]
         [--profile wall|cpu] [--whatif link-rows-off] [--only isidorus|scrapy] [--rounds N]
+        [--enrichment off|on|both] [--enrichment-concurrency 1]
 
 1. Builds a deterministic site (bench/synthetic_site.py) and serves it on 127.0.0.1 from
    forked asyncio servers, then loads it on its own for a few seconds to show its
@@ -11,9 +12,12 @@
    never meets `make run` or `make test`. It creates and migrates the database, runs
    bootstrap_aws, empties its own queues, tables and Redis database, starts one real
    prefork Celery worker for the scraper queue and one for the writer queue, starts a
-   job with scraping_start (enrichment off) and waits until the DynamoDB job item is
-   terminal. Full writes happen: pages (with their terms), job term totals, links and
-   images rows.
+   job with scraping_start and waits until the DynamoDB job item is terminal. Full writes
+   happen: pages (with their terms), job term totals, links and images rows. With
+   --enrichment both (the default) it crawls twice: enrichment off, then on with the
+   offline defaults (extractive summaries; images downloaded from the site, validated,
+   stored in S3 and described offline), a summarizer and an image-extractor worker
+   started too; the ratio of the two rates is printed (issue 15: >= 0.75x).
 3. Scrapy: bench/scrapy_spider.py in .venvs/bench-scrapy (created here if missing, Scrapy
    pinned), same site, same extraction, a no-op item pipeline.
 4. Prints one table: pages, seconds, pages/s and the CPU seconds of every process
@@ -353,8 +357,18 @@ def task_stats(log_path: Path) -> tuple[int, float, float]:
     return len(durations), sum(durations), max(durations, default=0.0)
 
 
+ENRICHMENT_STAGES = ("page-summarizer", "image-extractor")
+ENRICHMENT_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+
+
 def run_isidorus(
-    args: argparse.Namespace, server: SiteServer, started: Started, run_dir: Path, depth: int
+    args: argparse.Namespace,
+    server: SiteServer,
+    started: Started,
+    run_dir: Path,
+    depth: int,
+    *,
+    enrichment: bool = False,
 ) -> Phase:
     from django.contrib.auth import get_user_model
     from django.db.models import Count
@@ -370,22 +384,27 @@ def run_isidorus(
         "CRAWL_FETCH_THREADS": str(args.fetch_threads),
         "CRAWL_HOST_CONCURRENCY": str(args.host_concurrency),
         "BENCH_WHATIF": ",".join(args.whatif),
+        "ISIDORUS_ENRICHMENT_ENABLED": str(enrichment).lower(),
+        # The offline defaults: extractive summaries, offline image descriptions.
+        "SUMMARY_PROVIDER": "none",
+        "IMAGE_DESCRIBER_PROVIDER": "none",
     }
-    phase = Phase("isidorus")
-    log(
-        f"starting workers: scraper -c {args.scraper_concurrency}, writer -c "
-        f"{args.writer_concurrency} (prefork)"
-    )
-    scraper = start_worker(started, "scraper", args.scraper_concurrency, env, run_dir)
-    writer = start_worker(started, "writer", args.writer_concurrency, env, run_dir)
+    phase = Phase("isidorus+enrich" if enrichment else "isidorus")
+    concurrency = {"scraper": args.scraper_concurrency, "writer": args.writer_concurrency}
+    if enrichment:
+        concurrency |= dict.fromkeys(ENRICHMENT_STAGES, args.enrichment_concurrency)
+    log("starting workers (prefork): " + ", ".join(f"{k} -c {v}" for k, v in concurrency.items()))
+    workers = {
+        stage: start_worker(started, stage, processes, env, run_dir)
+        for stage, processes in concurrency.items()
+    }
     profilers = start_profilers(
-        args, started, run_dir, {"scraper": scraper.pid, "writer": writer.pid}
+        args, started, run_dir, {stage: worker.pid for stage, worker in workers.items()}
     )
     owner = get_user_model().objects.get_or_create(username="bench")[0]
 
     groups: dict[str, Finder] = {
-        "scraper worker (+pool)": tree(scraper.pid),
-        "writer worker (+pool)": tree(writer.pid),
+        **{f"{stage} worker (+pool)": tree(worker.pid) for stage, worker in workers.items()},
         **stack_groups(),
         "site server": tree(*server.pids),
         "bench driver (polls DynamoDB)": single(os.getpid()),
@@ -403,8 +422,8 @@ def run_isidorus(
                 url=f"{server.origin}/",
                 depth=depth,
                 max_pages=args.pages,
-                summarize=False,
-                describe_images=False,
+                summarize=enrichment,
+                describe_images=enrichment,
             ),
         )
         job_id = str(job.pk)
@@ -450,8 +469,8 @@ def run_isidorus(
     # The workers' PostgreSQL backends report their statistics when they exit: stop the
     # workers first, or the last second's commits and rows are missing.
     log("stopping workers")
-    started.stop(scraper)
-    started.stop(writer)
+    for worker in workers.values():
+        started.stop(worker)
     redis_after, pg_after = redis_commandstats(), pg_database_stats()
     redis_calls = {
         name: calls - redis_before.get(name, 0)
@@ -480,19 +499,22 @@ def run_isidorus(
         "per fetched page",
         "store calls per fetched page: "
         + ", ".join(f"{name} {calls / per_page:.2f}" for name, calls in phase.calls.items()),
-        "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)",
+        _enrichment_note(job_id, item)
+        if enrichment
+        else (
+            "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)"
+        ),
         _redis_memory_note(job_id, memory_before, redis_memory_peak, memory_end),
     ]
     if args.whatif:
         phase.notes.append(
             f"WHAT-IF PATCHES ON (not the shipped pipeline): {', '.join(args.whatif)}"
         )
-    pools = (("scraper", args.scraper_concurrency), ("writer", args.writer_concurrency))
-    for stage, concurrency in pools:
+    for stage, processes in concurrency.items():
         count, busy, longest = task_stats(run_dir / f"worker-{stage}.log")
         phase.notes.append(
             f"{stage} tasks: {count}, {busy / max(count, 1):.2f}s average, {longest:.2f}s longest; "
-            f"pool busy {100 * busy / (phase.seconds * concurrency):.0f}% of wall x concurrency"
+            f"pool busy {100 * busy / (phase.seconds * processes):.0f}% of wall x concurrency"
         )
     for name, profile in profilers.items():
         phase.notes.append(f"profile ({args.profile}) of the {name} worker: {profile[1]}")
@@ -500,6 +522,22 @@ def run_isidorus(
         for name, (_, path) in profilers.items():
             print(summarize_profile(path, name, args.profile))
     return phase
+
+
+def _enrichment_note(job_id: str, item: dict[str, Any]) -> str:
+    """What enrichment made: every page summarised, every image row resolved."""
+    from django.db.models import Count
+
+    from isidorus.scrapings.models import Image, Page
+
+    summarised = Page.objects.filter(scraping_id=job_id).exclude(summary="").count()
+    images = dict(
+        Image.objects.filter(scraping_id=job_id).values_list("outcome").annotate(n=Count("id"))
+    )
+    return (
+        f"enrichment: on (offline defaults); job {item.get('status')}, pages summarised "
+        f"{summarised}, image rows by outcome {images}"
+    )
 
 
 def _redis_memory_note(job_id: str, before: int, peak: int, end: int) -> str:
@@ -635,13 +673,38 @@ def print_table(phases: list[Phase], pages: int) -> None:
         f"{'CPU ms per page (sum above)':{width}}"
         + "".join(f"{1000 * sum(p.cpu.values()) / max(p.pages, 1):>14.1f}" for p in phases)
     )
-    by_name = {p.name: p for p in phases}
-    if "isidorus" in by_name and "scrapy" in by_name and by_name["scrapy"].rate:
-        ratio = by_name["isidorus"].rate / by_name["scrapy"].rate
-        print(f"\nratio isidorus/scrapy pages/s: {ratio:.2f}x  (issue 4 target: >= 5x)")
+    print()
+    for line in ratio_lines({p.name: p for p in phases}):
+        print(line)
     for phase in phases:
         if phase.pages != pages:
             print(f"WARNING: {phase.name} fetched {phase.pages} of {pages} pages")
+
+
+def ratios(by_name: dict[str, Phase]) -> dict[str, float]:
+    """Isidorus against Scrapy, and enrichment on against off (pages/s)."""
+    found: dict[str, float] = {}
+    scrapy = by_name.get("scrapy")
+    for name in ("isidorus", "isidorus+enrich"):
+        if name in by_name and scrapy and scrapy.rate:
+            found[f"{name}/scrapy"] = by_name[name].rate / scrapy.rate
+    if "isidorus" in by_name and "isidorus+enrich" in by_name and by_name["isidorus"].rate:
+        found["enrichment on/off"] = by_name["isidorus+enrich"].rate / by_name["isidorus"].rate
+    return found
+
+
+RATIO_TARGETS = {
+    "isidorus/scrapy": "issue 15 target: >= 8x",
+    "isidorus+enrich/scrapy": "",
+    "enrichment on/off": "issue 15 target: >= 0.75x",
+}
+
+
+def ratio_lines(by_name: dict[str, Phase]) -> list[str]:
+    return [
+        f"ratio {name} pages/s: {value:.2f}x  ({RATIO_TARGETS[name]})".replace("  ()", "")
+        for name, value in ratios(by_name).items()
+    ]
 
 
 def visible_text_share(site: Site) -> float:
@@ -677,6 +740,14 @@ def main() -> int:
     parser.add_argument(
         "--host-concurrency", type=int, default=16,
         help="CRAWL_HOST_CONCURRENCY (Scrapy: CONCURRENT_REQUESTS_PER_DOMAIN=16)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--enrichment", choices=ENRICHMENT_MODES, default="both",
+        help="Isidorus with enrichment off, on (offline defaults), or both in each round",
+    )  # fmt: skip
+    parser.add_argument(
+        "--enrichment-concurrency", type=int, default=1,
+        help="processes of the summarizer worker and of the image-extractor worker",
     )  # fmt: skip
     parser.add_argument("--server-processes", type=int, default=2)
     parser.add_argument("--capacity-seconds", type=float, default=3.0)
@@ -746,9 +817,14 @@ def main() -> int:
             round_dir.mkdir(exist_ok=True)
             phases: list[Phase] = []
             if args.only != "scrapy":
-                if number > 1:
-                    wipe_bench_state()
-                phases.append(run_isidorus(args, server, started, round_dir, depth))
+                for enrichment in ENRICHMENT_MODES[args.enrichment]:
+                    if phases or number > 1:
+                        wipe_bench_state()
+                    phase_dir = round_dir / ("enrichment-on" if enrichment else "enrichment-off")
+                    phase_dir.mkdir(exist_ok=True)
+                    phases.append(
+                        run_isidorus(args, server, started, phase_dir, depth, enrichment=enrichment)
+                    )
             if args.only != "isidorus":
                 phases.append(run_scrapy(server, started, round_dir, depth))
             rounds.append(phases)
@@ -776,21 +852,23 @@ def main() -> int:
 def print_rounds(rounds: list[list[Phase]]) -> None:
     """Each round's rates, and the median: one run on a noisy 2-core machine proves little."""
     print("\nrounds (each: isidorus then scrapy, same site, same invocation):")
-    ratios: list[float] = []
+    by_ratio: dict[str, list[float]] = {}
     for number, phases in enumerate(rounds, start=1):
         by_name = {phase.name: phase for phase in phases}
         cells = [f"{name} {by_name[name].rate:6.1f} pages/s" for name in by_name]
-        if "isidorus" in by_name and "scrapy" in by_name and by_name["scrapy"].rate:
-            ratios.append(by_name["isidorus"].rate / by_name["scrapy"].rate)
-            cells.append(f"ratio {ratios[-1]:.2f}x")
+        for name, value in ratios(by_name).items():
+            by_ratio.setdefault(name, []).append(value)
+            cells.append(f"{name} {value:.2f}x")
         print(f"  {number}: " + ", ".join(cells))
-    for name in {phase.name for phases in rounds for phase in phases}:
+    names = list(dict.fromkeys(phase.name for phases in rounds for phase in phases))
+    for name in names:
         rates = [phase.rate for phases in rounds for phase in phases if phase.name == name]
         print(f"  {name}: median {statistics.median(rates):.1f} pages/s")
-    if ratios:
+    for name, values in by_ratio.items():
+        target = f"; {RATIO_TARGETS[name]}" if RATIO_TARGETS[name] else ""
         print(
-            f"median ratio isidorus/scrapy: {statistics.median(ratios):.2f}x (min "
-            f"{min(ratios):.2f}x, max {max(ratios):.2f}x; issue 4 target: >= 5x)"
+            f"median ratio {name}: {statistics.median(values):.2f}x (min {min(values):.2f}x, "
+            f"max {max(values):.2f}x{target})"
         )
 
 

@@ -17,7 +17,8 @@ Two more are shaped like documentation sites (bench/docs_pages.py): `docs-small`
 The server is an asyncio HTTP/1.1 keep-alive server forked into a few processes that
 share one listening socket; responses are pre-built bytes, so serving a page is a
 dictionary lookup and one write. It counts requests per page in shared memory, so the
-bench can show that every page was served and how many were fetched twice.
+bench can show that every page was served and how many were fetched twice. The pages'
+images are real PNG files (bench/site_images.py), generated when first asked for.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
 
 from docs_pages import DOCS_SHAPES, render_docs_page
+from site_images import image_response, warm_image_bases
 
 TREE_FANOUT = 40
 EXTERNAL_ORIGIN = "http://127.0.0.2:9"
@@ -417,10 +419,14 @@ class _HttpProtocol(asyncio.Protocol):
                     self.transport.close()
                 return
             method, target = fields[0], fields[1]
-            response = self.site.responses.get(target, _NOT_FOUND)
-            index = self.site.page_index.get(target, -2)
-            # Slot layout per process: [404s, robots.txt, page 0 .. page N-1].
-            self.counts[self.offset + index + 2] += 1
+            response = self.site.responses.get(target)
+            if response is None:
+                response = image_response(target)
+            if response is None or target in self.site.page_index:
+                index = self.site.page_index.get(target, -2)
+                # Slot layout per process: [404s, robots.txt, page 0 .. page N-1].
+                self.counts[self.offset + index + 2] += 1
+            response = response or _NOT_FOUND
             if method == b"HEAD":
                 response = response[: response.find(b"\r\n\r\n") + 4]
             self.transport.write(response)
@@ -474,6 +480,7 @@ class SiteServer:
         return [p.pid for p in self.processes if p.pid is not None]
 
     def start(self) -> SiteServer:
+        warm_image_bases()
         for process in self.processes:
             process.start()
         return self

@@ -8,9 +8,11 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Value, When
+from django.db import connection
+from django.db.models import Field, Model
 
 from isidorus import job_state
 from isidorus.contracts import MAX_DELAY_SECONDS
@@ -52,9 +54,52 @@ class Deferred:
     why: str
 
 
-def per_row(values: Mapping[int, object]) -> Case:
-    """One value per row id, for writing many rows in a single UPDATE."""
-    return Case(*[When(pk=pk, then=Value(value)) for pk, value in values.items()])
+def update_rows(
+    model: type[Model],
+    per_row: Mapping[str, Mapping[int, object]],
+    *,
+    same: Mapping[str, object],
+    unless_changed: Mapping[str, object],
+) -> int:
+    """Write many rows in one UPDATE: column `c` of row `pk` gets `per_row[c][pk]`, every
+    row gets the `same` values, and only rows whose `unless_changed` columns still hold
+    those values are written (a row written meanwhile keeps what it has). Returns the
+    rows written.
+
+    The values travel as one array per column (unnest): Django's CASE WHEN per row cost
+    more to build than the statement took to run (about 20 ms for 64 rows and 7 columns).
+    """
+    ids = sorted({pk for values in per_row.values() for pk in values})
+    if not ids:
+        return 0
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk_column, pk_type = _column(model, model._meta.pk.name)
+    column = {name: _column(model, name)[0] for name in [*per_row, *same, *unless_changed]}
+    arrays = [f"%s::{pk_type}[]", *(f"%s::{_column(model, name)[1]}[]" for name in per_row)]
+    aliases = ["id", *(f"v{index}" for index in range(len(per_row)))]
+    assignments = [f"{column[name]} = v.v{index}" for index, name in enumerate(per_row)]
+    assignments += [f"{column[name]} = %s" for name in same]
+    sql = (
+        f"UPDATE {table} AS t SET {', '.join(assignments)} "
+        f"FROM unnest({', '.join(arrays)}) AS v({', '.join(aliases)}) "
+        f"WHERE t.{pk_column} = v.id"
+        + "".join(f" AND t.{column[name]} = %s" for name in unless_changed)
+    )
+    # In the order of the placeholders: SET, FROM, WHERE.
+    params: list[Any] = [*same.values(), ids]
+    params += [[values[pk] for pk in ids] for values in per_row.values()]
+    params += unless_changed.values()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _column(model: type[Model], name: str) -> tuple[str, str]:
+    """(quoted column name, SQL type) of a model field."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return connection.ops.quote_name(field.column), str(field.db_type(connection))
 
 
 def task_deadline() -> float:

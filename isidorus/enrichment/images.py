@@ -48,11 +48,11 @@ from isidorus.enrichment.common import (
     follow_ups_for,
     lease_acquire,
     lease_release,
-    per_row,
     release_follow_up_claims,
     remaining,
     retry_or_fail,
     task_deadline,
+    update_rows,
 )
 from isidorus.enrichment.image_store import (
     ImageFailure,
@@ -172,7 +172,6 @@ class _ImageRun:
         for (url, _, _), result in zip(sources, results, strict=True):
             group = by_url[url]
             if isinstance(result, StoredImage):
-                self._write_stored(group, result)
                 stored.update({row.pk: result for row in group})
             elif isinstance(result, Deferred):
                 self.deferred += [row.pk for row in group]
@@ -181,6 +180,7 @@ class _ImageRun:
                 self.retries.update({row.pk: retry for row in group})
             else:
                 self._write_failure(group, result)
+        self._write_stored(stored)
         self._write_failures()
         for lease in leases:
             lease_release(lease, self.token)
@@ -202,17 +202,26 @@ class _ImageRun:
             logger.exception("image %s could not be processed", value)
             return ImageFailure(FAILED, "corrupt")
 
-    def _write_stored(self, group: list[Image], stored: StoredImage) -> None:
-        facts = stored.facts
-        Image.objects.filter(pk__in=[row.pk for row in group], outcome="").update(
-            outcome=STORED,
-            sha256=stored.sha256,
-            s3_key=stored.s3_key,
-            content_type=facts.mime,
-            format=facts.format,
-            width=facts.width,
-            height=facts.height,
-            bytes=stored.size,
+    def _write_stored(self, stored: dict[int, StoredImage]) -> None:
+        """One UPDATE for every row whose bytes are in S3 (a row already written keeps its
+        values: the condition is the same as a single row's)."""
+
+        def column(value: Callable[[StoredImage], object]) -> dict[int, object]:
+            return {pk: value(image) for pk, image in stored.items()}
+
+        update_rows(
+            Image,
+            {
+                "sha256": column(lambda image: image.sha256),
+                "s3_key": column(lambda image: image.s3_key),
+                "content_type": column(lambda image: image.facts.mime),
+                "format": column(lambda image: image.facts.format),
+                "width": column(lambda image: image.facts.width),
+                "height": column(lambda image: image.facts.height),
+                "bytes": column(lambda image: image.size),
+            },
+            same={"outcome": STORED},
+            unless_changed={"outcome": ""},
         )
 
     def _write_failure(self, group: list[Image], failure: ImageFailure) -> None:
@@ -390,14 +399,16 @@ class _ImageRun:
 
     def _write_offline_descriptions(self, texts: dict[int, str]) -> None:
         """One UPDATE for the rows' offline descriptions, on the same condition as one."""
-        if not texts:
-            return
-        Image.objects.filter(pk__in=list(texts), outcome=STORED, description="", reason="").update(
-            description=per_row(texts),
-            description_model=OFFLINE_MODEL,
-            described_by_llm=False,
-            input_tokens=0,
-            output_tokens=0,
+        update_rows(
+            Image,
+            {"description": texts},
+            same={
+                "description_model": OFFLINE_MODEL,
+                "described_by_llm": False,
+                "input_tokens": 0,
+                "output_tokens": 0,
+            },
+            unless_changed={"outcome": STORED, "description": "", "reason": ""},
         )
         self.finished += list(texts)
 

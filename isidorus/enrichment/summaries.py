@@ -32,11 +32,11 @@ from isidorus.enrichment.common import (
     claim_work,
     close_finished,
     follow_ups_for,
-    per_row,
     release_follow_up_claims,
     remaining,
     retry_or_fail,
     task_deadline,
+    update_rows,
 )
 from isidorus.enrichment.providers import (
     LanguageModel,
@@ -147,12 +147,15 @@ def _write(results: dict[int, Summary | Failure]) -> None:
         else:
             failures[(result.reason[:64], result.model[:200])].append(page_id)
     for (model, version), written in summaries.items():
-        Page.objects.filter(pk__in=list(written), summary="", summary_error="").update(
-            summary=per_row({i: summary.text for i, summary in written.items()}),
-            summary_model=model[:200],
-            summary_prompt_version=version,
-            summary_input_tokens=per_row({i: s.input_tokens for i, s in written.items()}),
-            summary_output_tokens=per_row({i: s.output_tokens for i, s in written.items()}),
+        update_rows(
+            Page,
+            {
+                "summary": {i: summary.text for i, summary in written.items()},
+                "summary_input_tokens": {i: s.input_tokens for i, s in written.items()},
+                "summary_output_tokens": {i: s.output_tokens for i, s in written.items()},
+            },
+            same={"summary_model": model[:200], "summary_prompt_version": version},
+            unless_changed={"summary": "", "summary_error": ""},
         )
     for (reason, model), ids in failures.items():
         Page.objects.filter(pk__in=ids, summary="", summary_error="").update(
