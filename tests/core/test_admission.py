@@ -113,6 +113,35 @@ def test_the_same_url_from_another_parent_is_a_duplicate_and_changes_nothing(
     assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
 
 
+def test_one_batch_sees_its_own_earlier_offers_of_a_url(job_id: str, redis_clean: Any) -> None:
+    codes = admit(
+        job_id,
+        link("a", 2),
+        link("a", 2, parent="other"),
+        link("a", 1, parent="third"),  # shorter than the first offer, in the same batch
+        link("s", fetch=False),
+        link("s", parent="other", fetch=False),
+        max_depth=1,
+    )
+    Code = job_state.Code
+    assert codes == [Code.ADMITTED, Code.DUPLICATE, Code.SHORTER, Code.NEW_SKIP, Code.DUPLICATE]
+    assert seen(redis_clean, job_id, "a") == "1"
+    assert (budget(redis_clean, job_id), quota(redis_clean)) == (1, 1)
+
+
+def test_a_batch_larger_than_one_membership_read_is_admitted_whole(
+    job_id: str, redis_clean: Any
+) -> None:
+    def offer(*candidates: Candidate) -> list[str]:
+        return admit(job_id, *candidates, max_pages=20_000, quota_limit=20_000)
+
+    offer(*(link(f"old{n}") for n in range(0, 9000, 3)))
+    codes = offer(*(link(f"old{n}", parent="p2") for n in range(9000)))
+    Code = job_state.Code
+    assert codes == [Code.DUPLICATE if n % 3 == 0 else Code.ADMITTED for n in range(9000)]
+    assert budget(redis_clean, job_id) == 9000
+
+
 def test_a_parent_offering_its_own_open_child_again_republishes_it_uncharged(
     job_id: str, redis_clean: Any
 ) -> None:

@@ -8,40 +8,62 @@ local duplicates_of = {}
 -- One candidate per line: fingerprint, depth, kind, parent fingerprint, url and parent url
 -- (both as JSON string literals), tab-separated. The open payload is built here, only
 -- for the candidates that store one: {"by":..,"d":..,"p":..,"u":..} (keys sorted).
+local lines = {}
+local fps = {}
 for line in string.gmatch(ARGV[5], '[^\n]+') do
+  lines[#lines + 1] = line
+  fps[#fps + 1] = string.match(line, '^([^\t]*)')
+end
+-- The batch's membership in HMGETs of a few thousand fields (Lua's stack bounds unpack),
+-- not one HGET per candidate; `known` follows this script's own writes to `seen`, so a
+-- URL offered twice in one batch sees its first offer.
+local known = {}
+for start = 1, #fps, 4000 do
+  local last = math.min(start + 3999, #fps)
+  local values = redis.call('HMGET', seen, unpack(fps, start, last))
+  for index = start, last do
+    local value = values[index - start + 1]
+    if value then known[fps[index]] = value end
+  end
+end
+local function remember(fp, value)
+  redis.call('HSET', seen, fp, value)
+  known[fp] = value
+end
+for _, line in ipairs(lines) do
   local fp, depth, kind, parent, url, parent_url = string.match(
     line, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
   local by = ''
   if parent ~= '' then by = '"by":"' .. parent .. '",' end
   local payload = '{' .. by .. '"d":' .. depth .. ',"p":' .. parent_url .. ',"u":' .. url .. '}'
   local item = ITEM.PAGE .. fp
-  local current = redis.call('HGET', seen, fp)
+  local current = known[fp]
   local code = C.DUPLICATE
   -- Skips and refusals remember the parent that recorded them, so a redelivered parent
   -- records them again (the writer's upsert keeps one row) instead of losing them.
   if kind == 's' then
     if not current then
-      redis.call('HSET', seen, fp, SEEN.SKIPPED .. parent)
+      remember(fp, SEEN.SKIPPED .. parent)
       code = C.NEW_SKIP
     elseif current == SEEN.SKIPPED .. parent then
       code = C.NEW_SKIP
     end
   elseif not current then
     if tonumber(redis.call('GET', budget) or '0') >= max_pages then
-      redis.call('HSET', seen, fp, SEEN.REFUSED .. parent)
+      remember(fp, SEEN.REFUSED .. parent)
       code = C.LIMIT
     elseif tonumber(redis.call('GET', quota) or '0') >= quota_limit then
-      redis.call('HSET', seen, fp, SEEN.QUOTA .. parent)
+      remember(fp, SEEN.QUOTA .. parent)
       code = C.QUOTA
     else
       redis.call('INCR', budget)
       if redis.call('INCR', quota) == 1 then redis.call('EXPIRE', quota, quota_ttl) end
-      redis.call('HSET', seen, fp, depth)
+      remember(fp, depth)
       redis.call('HSET', open, item, payload)
       code = C.ADMITTED
     end
   elseif tonumber(current) and tonumber(depth) < tonumber(current) then
-    redis.call('HSET', seen, fp, depth)
+    remember(fp, depth)
     if redis.call('HEXISTS', open, item) == 1 then redis.call('HSET', open, item, payload) end
     code = C.SHORTER
     if tonumber(depth) < max_depth then
