@@ -189,6 +189,8 @@ class Phase:
     # Store calls over the crawl: redis commands, sqs/s3/dynamodb requests, postgres
     # commits and rows inserted.
     calls: dict[str, int] = field(default_factory=dict)
+    # CPU seconds per pipeline step inside the workers (isidorus/integrations/cpu_steps.py).
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -385,6 +387,7 @@ def run_isidorus(
         "CRAWL_HOST_CONCURRENCY": str(args.host_concurrency),
         "BENCH_WHATIF": ",".join(args.whatif),
         "ISIDORUS_ENRICHMENT_ENABLED": str(enrichment).lower(),
+        "ISIDORUS_CPU_STEPS": "1",
         # The offline defaults: extractive summaries, offline image descriptions.
         "SUMMARY_PROVIDER": "none",
         "IMAGE_DESCRIBER_PROVIDER": "none",
@@ -471,6 +474,7 @@ def run_isidorus(
     log("stopping workers")
     for worker in workers.values():
         started.stop(worker)
+    phase.steps = cpu_steps_read()
     redis_after, pg_after = redis_commandstats(), pg_database_stats()
     redis_calls = {
         name: calls - redis_before.get(name, 0)
@@ -522,6 +526,48 @@ def run_isidorus(
         for name, (_, path) in profilers.items():
             print(summarize_profile(path, name, args.profile))
     return phase
+
+
+def cpu_steps_read() -> dict[str, float]:
+    """The workers' CPU seconds per step, added up in Redis after each task."""
+    from isidorus.integrations.cpu_steps import STEPS_KEY
+    from isidorus.integrations.redis_client import get_redis
+
+    redis = get_redis()
+    steps = {str(name): float(value) for name, value in redis.hgetall(STEPS_KEY).items()}
+    redis.delete(STEPS_KEY)
+    return steps
+
+
+# A step's prefix (before the colon) -> the process group that ran it.
+STEP_PROCESSES = {
+    "scraper": "scraper worker (+pool)",
+    "writer": "writer worker (+pool)",
+    "summaries": "page-summarizer worker (+pool)",
+    "images": "image-extractor worker (+pool)",
+}
+
+
+def print_steps(phase: Phase) -> None:
+    """CPU ms a page of each worker's steps, what else each worker spent, then the other
+    processes: where the next millisecond is."""
+    if not phase.steps:
+        return
+    per_page = 1000 / max(phase.pages, 1)
+    print(f"\n{phase.name}: CPU ms per page by step (budget for 8x Scrapy: about 4.8 ms in all)")
+    for prefix, group in STEP_PROCESSES.items():
+        mine = {name: value for name, value in phase.steps.items() if name.startswith(prefix)}
+        if group not in phase.cpu:
+            continue
+        for name, seconds in sorted(mine.items(), key=lambda item: -item[1]):
+            print(f"  {name:68}{seconds * per_page:8.2f}")
+        rest = phase.cpu[group] - sum(mine.values())
+        print(f"  {prefix + ': the rest (Celery, SQS receive and delete, task glue)':68}"
+              f"{rest * per_page:8.2f}")  # fmt: skip
+    for group, seconds in phase.cpu.items():
+        if group not in STEP_PROCESSES.values():
+            print(f"  {group:68}{seconds * per_page:8.2f}")
+    print(f"  {'sum':68}{sum(phase.cpu.values()) * per_page:8.2f}")
 
 
 def _enrichment_note(job_id: str, item: dict[str, Any]) -> str:
@@ -844,6 +890,8 @@ def main() -> int:
             for note in phase.notes:
                 print(f"  {note}")
         print_table(phases, args.pages)
+        for phase in phases:
+            print_steps(phase)
     if len(rounds) > 1:
         print_rounds(rounds)
     return 0

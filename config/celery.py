@@ -195,6 +195,12 @@ def _observe_task(task_id: str | None = None, task: Any = None, **_: Any) -> Non
         TASK_SECONDS.labels(str(getattr(task, "name", ""))).observe(time.monotonic() - started)
 
 
+def _flush_cpu_steps(**_: Any) -> None:
+    from isidorus.integrations.cpu_steps import cpu_steps_flush
+
+    cpu_steps_flush()
+
+
 def _count_retry(sender: Any = None, **_: Any) -> None:
     from isidorus.integrations.metrics import TASK_RETRIES
 
@@ -210,4 +216,5 @@ task_prerun.connect(_bind_log_fields)
 task_prerun.connect(_start_task_timer)
 task_prerun.connect(_note_queue_wait)
 task_postrun.connect(_observe_task)
+task_postrun.connect(_flush_cpu_steps)
 task_retry.connect(_count_retry)

@@ -5,6 +5,7 @@ from typing import Any
 from isidorus.contracts import EXTRACT_IMAGE
 from isidorus.enrichment.follow_ups import enrichment_release, publish_follow_ups
 from isidorus.enrichment.images import extract_images
+from isidorus.integrations.cpu_steps import cpu_step
 from tasks.base import IsidorusTask, bound_task, queue_of
 
 
@@ -18,5 +19,6 @@ def extract_image(self: IsidorusTask, body: dict[str, Any]) -> None:
         attempt=message.attempt,
         delivery_token=str(self.request.id),
     )
-    publish_follow_ups(EXTRACT_IMAGE, message.job_id, report.follow_ups)
-    enrichment_release(EXTRACT_IMAGE, message.job_id, str(self.request.id))
+    with cpu_step("images: follow-ups, release the next batch (pacing)"):
+        publish_follow_ups(EXTRACT_IMAGE, message.job_id, report.follow_ups)
+        enrichment_release(EXTRACT_IMAGE, message.job_id, str(self.request.id))

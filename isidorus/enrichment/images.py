@@ -69,6 +69,7 @@ from isidorus.enrichment.providers import (
     provider_timeout,
     vision_model,
 )
+from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import Image, ImageDescription
@@ -187,6 +188,10 @@ class _ImageRun:
         return stored
 
     def _bytes_for(self, source: tuple[str, str, str]) -> StoredImage | ImageFailure | Deferred:
+        with cpu_step("images: bytes, in threads (download, validate, S3)"):
+            return self._bytes_of(source)
+
+    def _bytes_of(self, source: tuple[str, str, str]) -> StoredImage | ImageFailure | Deferred:
         _, kind, value = source
         if kind == "s3":
             return image_load(value, with_bytes=self.describer is not None)
@@ -446,26 +451,31 @@ def extract_images(
     *, job_id: str, image_ids: list[int], attempt: int = 0, delivery_token: str
 ) -> EnrichmentReport:
     report = EnrichmentReport()
-    work = claim_work(
-        job_id=job_id, ids=image_ids, item_of=job_state.image_item,
-        delivery_token=delivery_token, report=report,
-    )  # fmt: skip
-    if work is None:
-        return report
-    job, ids = work
+    with cpu_step("images: claim items (Redis), read rows"):
+        work = claim_work(
+            job_id=job_id, ids=image_ids, item_of=job_state.image_item,
+            delivery_token=delivery_token, report=report,
+        )  # fmt: skip
+        if work is None:
+            return report
+        job, ids = work
+        rows = {row.pk: row for row in Image.objects.filter(pk__in=ids, scraping_id=job_id)}
     run = _ImageRun(job, attempt=attempt, deadline=task_deadline(), token=delivery_token)
-    rows = {row.pk: row for row in Image.objects.filter(pk__in=ids, scraping_id=job_id)}
     # A row deleted meanwhile has nothing left to do: its item just closes.
     run.finished += [i for i in ids if i not in rows or is_done(rows[i])]
     todo = [rows[i] for i in ids if i in rows and i not in run.finished]
-    stored = run.obtain_bytes(todo)
-    run.describe([row for row in todo if row.pk in stored], stored)
+    with cpu_step("images: bytes (download, validate, S3, rows)"):
+        stored = run.obtain_bytes(todo)
+    with cpu_step("images: describe"):
+        run.describe([row for row in todo if row.pk in stored], stored)
     report.follow_ups = follow_ups_for(attempt, run.retries, run.deferred)
     release_follow_up_claims(
         job_id, [job_state.image_item(i) for i in [*run.retries, *run.deferred]]
     )
     finished = list(dict.fromkeys(run.finished))
-    add_counters(job_id, [i for i in finished if i in rows])
+    with cpu_step("images: counters (DynamoDB)"):
+        add_counters(job_id, [i for i in finished if i in rows])
     report.finished = finished
-    close_finished(job_id, [job_state.image_item(i) for i in finished], report)
+    with cpu_step("images: close items (Redis)"):
+        close_finished(job_id, [job_state.image_item(i) for i in finished], report)
     return report

@@ -44,6 +44,7 @@ from isidorus.enrichment.providers import (
     provider_timeout,
     summary_model,
 )
+from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.models import Page
 
@@ -193,12 +194,13 @@ def summarize_pages(
         return report
     job, ids = work
     deadline = task_deadline()
-    pages = {
-        page.pk: page
-        for page in Page.objects.filter(pk__in=ids, scraping_id=job_id).only(
-            "pk", "url", "title", "text", "summary", "summary_error"
-        )
-    }
+    with cpu_step("summaries: read pages"):
+        pages = {
+            page.pk: page
+            for page in Page.objects.filter(pk__in=ids, scraping_id=job_id).only(
+                "pk", "url", "title", "text", "summary", "summary_error"
+            )
+        }
     # A page deleted meanwhile has nothing left to do: its item just closes.
     finished = [page_id for page_id in ids if page_id not in pages or _is_done(pages[page_id])]
     todo = [
@@ -206,8 +208,9 @@ def summarize_pages(
         for page_id, page in pages.items()
         if page_id not in finished
     ]
-    results = _summarize(job_id, todo, token_budget=job.token_budget, attempt=attempt,
-                         deadline=deadline)  # fmt: skip
+    with cpu_step("summaries: summarise"):
+        results = _summarize(job_id, todo, token_budget=job.token_budget, attempt=attempt,
+                             deadline=deadline)  # fmt: skip
     retries: dict[int, Retry] = {}
     deferred: list[int] = []
     done: dict[int, Summary | Failure] = {}
@@ -218,11 +221,13 @@ def summarize_pages(
             deferred.append(page_id)
         else:
             done[page_id] = result
-    _write(done)
+    with cpu_step("summaries: write"):
+        _write(done)
     finished += list(done)
     report.follow_ups = follow_ups_for(attempt, retries, deferred)
     release_follow_up_claims(job_id, [job_state.summary_item(i) for i in [*retries, *deferred]])
-    add_counters(job_id, [page_id for page_id in finished if page_id in pages])
+    with cpu_step("summaries: counters (DynamoDB)"):
+        add_counters(job_id, [page_id for page_id in finished if page_id in pages])
     report.finished = finished
     close_finished(job_id, [job_state.summary_item(page_id) for page_id in finished], report)
     return report

@@ -1,11 +1,13 @@
 """Full-text search over an owner's pages.
 
-Matching and ranking read only the stored, GIN-indexed `search_vector` (title A, summary
-B, text C); nothing computes to_tsvector at query time. The user's text goes through
-websearch_to_tsquery, which accepts any input (unbalanced quotes, lone operators) without
-a syntax error. Snippets come from ts_headline, which re-parses the whole page text and is
-by far the costliest step, so it runs in a second query for the rows of the returned page
-alone, never for every match.
+Matching and ranking read only the stored, GIN-indexed vectors: `search_vector` (title A,
+text C) and `summary_vector` (summary B, apart so that a summary written later does not
+recompute the text's vector); nothing computes to_tsvector at query time. A page matches
+if either vector does (a BitmapOr of the two indexes) and ranks on both together. The
+user's text goes through websearch_to_tsquery, which accepts any input (unbalanced quotes,
+lone operators) without a syntax error. Snippets come from ts_headline, which re-parses
+the whole page text and is by far the costliest step, so it runs in a second query for
+the rows of the returned page alone, never for every match.
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, Func, QuerySet, TextField, Value
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Replace
 
 from isidorus.scrapings.models import Page, Scraping
@@ -63,7 +70,7 @@ def page_ranking(
 ) -> QuerySet[Page, tuple[int, float]]:
     """(id, rank) of the owner's (or one of the owner's jobs') matching pages, best first."""
     query = search_query(text)
-    pages = Page.objects.filter(search_vector=query)
+    pages = Page.objects.filter(Q(search_vector=query) | Q(summary_vector=query))
     if job is not None:
         pages = pages.filter(scraping=job)
     else:
@@ -73,7 +80,7 @@ def page_ranking(
     if not include.noindex:
         pages = pages.filter(noindex=False)
     return (
-        pages.annotate(rank=SearchRank(F("search_vector"), query))
+        pages.annotate(rank=SearchRank(_both_vectors(), query))
         .order_by("-rank", "id")
         .values_list("id", "rank")
     )
@@ -116,6 +123,17 @@ def page_search(
         if page_id in rows
     ]
     return SearchPage(hits=hits, has_more=has_more)
+
+
+def _both_vectors() -> Func:
+    """search_vector || summary_vector: each keeps its weights (A, C; B)."""
+    return Func(
+        F("search_vector"),
+        F("summary_vector"),
+        template="(%(expressions)s)",
+        arg_joiner=" || ",
+        output_field=SearchVectorField(),
+    )
 
 
 def _headline(text: str) -> SearchHeadline:

@@ -387,5 +387,6 @@ def test_search_reads_the_gin_index(owner: Any, big_job: Scraping, restricted: b
     plan, _ = page_scan(ranking[:21])
     gin = next((line.strip() for line in plan.splitlines() if "page_search_vector" in line), plan)
     assert "Bitmap Index Scan on page_search_vector" in gin, gin
+    assert "Bitmap Index Scan on page_summary_vector" in plan, plan  # summaries: own vector
     assert "Seq Scan on scrapings_page" not in plan, plan
     assert len(ranking) == 5

@@ -34,6 +34,7 @@ from isidorus.crawling.parse import ParsedPage, parse_html
 from isidorus.crawling.scope import in_scope
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
 from isidorus.crawling.urls import url_fingerprint
+from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.integrations.http_fetch import FetchLimits, FetchResult
 from isidorus.publishing import publish
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped, job_mark_running
@@ -101,16 +102,17 @@ def _stop_words() -> frozenset[str]:
 
 
 def _fetch_one(job: JobConfig, url: str, deadline: float) -> FetchResult:
-    # Children were checked against robots.txt at admission; this catches the start URL.
-    if job.respect_robots and not robots_rules(job.id, url).allows(url):
-        return FetchResult(url, url, "skipped", "robots_disallowed")
-    return polite_fetch(
-        job,
-        url,
-        deadline=deadline,
-        limits=_limits(deadline),
-        hop_check=lambda hop: skip_reason(job, hop),
-    )
+    with cpu_step("scraper: fetch (HTTP, host slots in Redis)"):
+        # Children were checked against robots.txt at admission; this catches the start URL.
+        if job.respect_robots and not robots_rules(job.id, url).allows(url):
+            return FetchResult(url, url, "skipped", "robots_disallowed")
+        return polite_fetch(
+            job,
+            url,
+            deadline=deadline,
+            limits=_limits(deadline),
+            hop_check=lambda hop: skip_reason(job, hop),
+        )
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -225,12 +227,13 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
         report.dropped = len(entries)
         return report
     by_item = {job_state.page_item(url_fingerprint(e.url)): e for e in entries}
-    claimed = job_state.claim(
-        job_id=job_id,
-        items=list(by_item),
-        token=delivery_token,
-        ttl=settings.CELERY_TASK_TIME_LIMIT + 2,
-    )
+    with cpu_step("scraper: claim (Redis)"):
+        claimed = job_state.claim(
+            job_id=job_id,
+            items=list(by_item),
+            token=delivery_token,
+            ttl=settings.CELERY_TASK_TIME_LIMIT + 2,
+        )
     report.claimed, report.dropped = len(claimed), len(by_item) - len(claimed)
     if not claimed:
         return report
@@ -260,17 +263,19 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
             continue
         outcome = _Outcome(item=item, entry=entry, result=result)
         if result.outcome == "fetched" and result.body:
-            outcome.parsed = parse_html(
-                result.body,
-                result.final_url,
-                header_charset=result.charset,
-                max_text_chars=settings.CRAWL_MAX_TEXT_CHARS,
-            )
-            outcome.indexing = _indexing(job, entry, result, outcome.parsed)
+            with cpu_step("scraper: parse (HTML, text, links, main content, Markdown)"):
+                outcome.parsed = parse_html(
+                    result.body,
+                    result.final_url,
+                    header_charset=result.charset,
+                    max_text_chars=settings.CRAWL_MAX_TEXT_CHARS,
+                )
+                outcome.indexing = _indexing(job, entry, result, outcome.parsed)
         outcomes.append(outcome)
 
     stop_words = _stop_words()
-    records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
+    with cpu_step("scraper: page records (terms, link canonicalisation)"):
+        records = [_page_record(outcome, stop_words, job) for outcome in outcomes]
     sources = [LinkSource(o.item, o.entry, _followed(job, o)) for o in outcomes]
     sitemap_records: list[dict[str, Any]] = []
     for source in sources:
@@ -283,7 +288,8 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
             sitemap_records += [
                 invalid_sitemap_record(url, source.entry) for url, _ in finding.invalid
             ]
-    found = discover(job, [source for source in sources if source.links])
+    with cpu_step("scraper: admit (scope, robots, Redis admission)"):
+        found = discover(job, [source for source in sources if source.links])
     # Each page carries its own duplicate links: they count once, with its row.
     for outcome, record in zip(outcomes, records, strict=True):
         record["dup"] = found.duplicates_of.get(outcome.item, 0)
@@ -292,8 +298,10 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     report.batch_id = batch_id_for(job_id, [entry for _, entry in work])
     key = staging_key(job_id, report.batch_id)
     if outcomes:
-        stage_put(job_id, key, {"pages": records, "duplicates": 0})
-    dispatch(job_id, found, token=delivery_token)
+        with cpu_step("scraper: stage (encode, compress, S3 put)"):
+            stage_put(job_id, key, {"pages": records, "duplicates": 0})
+    with cpu_step("scraper: publish children (pacing, SQS)"):
+        dispatch(job_id, found, token=delivery_token)
     report.children = len(found.to_fetch)
 
     if again:

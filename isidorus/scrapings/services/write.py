@@ -23,6 +23,7 @@ import orjson
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
+from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
 from isidorus.scrapings.models import Scraping, WriteBatch
 from isidorus.scrapings.services.batch_effects import batch_effects_apply
@@ -245,15 +246,19 @@ def _apply_batch(
             # Rolls back the empty record: an unread batch never counts as written.
             raise StagedBatchUnreadable(batch_id, "missing, and the batch was never written")
         pages = _unique_pages(payload["pages"])
-        inserted = _insert_pages(job.id, pages)
+        with cpu_step("writer: pages (rows, search vector)"):
+            inserted = _insert_pages(job.id, pages)
         counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
         mine = [page for page in pages if page["fp"] in inserted]
-        counts["links"] = _copy_links(job.id, mine, inserted)
-        image_ids = _insert_images(job.id, mine, inserted)
+        with cpu_step("writer: links"):
+            counts["links"] = _copy_links(job.id, mine, inserted)
+        with cpu_step("writer: images"):
+            image_ids = _insert_images(job.id, mine, inserted)
         counts["images"] = len(image_ids)
         # Last, so the shared term rows stay locked for as short a time as possible. A
         # noindex page keeps its own terms but adds none to the job's totals.
-        job_terms_add(job.id, [page["terms"] for page in mine if not page.get("noindex")])
+        with cpu_step("writer: job terms"):
+            job_terms_add(job.id, [page["terms"] for page in mine if not page.get("noindex")])
         batch.counts = {name: value for name, value in counts.items() if value} or {"empty": 0}
         batch.enrichment = enrichment_for_batch(
             summarize=job.summarize,
@@ -287,8 +292,9 @@ def write_records(
             raise
         report.dropped = True  # the job was deleted while this batch was in flight
         return report
-    batch_effects_apply(job_id, batch)
-    report.remaining_open = items_close(job_id, items)
+    with cpu_step("writer: counters, enrichment hand-off, close (DynamoDB, SQS, Redis)"):
+        batch_effects_apply(job_id, batch)
+        report.remaining_open = items_close(job_id, items)
     return report
 
 
@@ -299,7 +305,8 @@ def write_batch(*, job_id: str, batch_id: str, key: str, items: list[str]) -> Wr
         stage_delete(key)  # late work of a stopped or deleted job: nothing will read it
         return WriteReport(dropped=True)
     try:
-        payload: dict[str, Any] | None = stage_get(key)
+        with cpu_step("writer: read the staged batch (S3 get, decompress, decode)"):
+            payload: dict[str, Any] | None = stage_get(key)
     except StagedBatchUnreadable:
         if not _batch_written(job_id, batch_id):
             raise
