@@ -87,6 +87,7 @@ bench-fairness: install stack-up
 ## Issue 5's benchmark: the read API at 10,000 pages.
 bench-api: install stack-up
 	$(VENV_PY) bench/api_bench.py $(BENCH_ARGS)
+	$(VENV_PY) bench/api_load.py $(LOAD_ARGS)
 
 ## Issue 19's audit cost: the end-of-job audit at 20,000 pages against the finish's old queries.
 bench-audit: install stack-up

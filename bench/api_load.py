@@ -7,7 +7,11 @@ crawl runs at full speed, then the server's saturation rate.
 1. The crawl bench's own database, Redis database and queues (bench/crawl_bench.py's
    BENCH_ENV, wiped first), its generated `typical` site served on 127.0.0.1, a scraper
    and a writer worker at 2 processes each (enrichment off), and gunicorn started as
-   `make run` starts it (config/gunicorn.conf.py: 2 gthread workers of 8 threads).
+   `make run` starts it (config/gunicorn.conf.py: 2 gthread workers of 8 threads). The
+   owner's request limit is raised for the run (ISIDORUS_REQUESTS_PER_MINUTE: the 32
+   clients share one key; the throttle still runs). `--worker-nice` runs the crawl's
+   workers at a lower CPU priority than the API, as a shared host would (in production
+   they run on their own machines); 0 gives every process the same priority.
 2. Starts a crawl of the site, waits until it has written a few hundred pages, then runs
    `--clients` clients for `--seconds`, each sending `--rate` requests a second on a fixed
    schedule (open loop, as wrk2's -R: a request's latency counts from when it was due,
@@ -68,6 +72,7 @@ class Sample:
     endpoint: str
     latency_ms: float  # from when the request was due (open loop) or sent (closed loop)
     ok: bool
+    error: str = ""  # the status, or the exception, of a failed request
 
 
 @dataclass
@@ -91,7 +96,8 @@ class Client:
         word = self.words[self.turn % len(self.words)]
         return "/api/v1/search/?" + urlencode({"q": word, "scraping": self.job_id})
 
-    def request(self, endpoint: str) -> tuple[bool, Any]:
+    def request(self, endpoint: str) -> tuple[str, Any]:
+        """("", the JSON body) or (what went wrong, None)."""
         try:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(
@@ -100,14 +106,14 @@ class Client:
             self.connection.request("GET", self.path(endpoint), headers=self.headers)
             response = self.connection.getresponse()
             body = response.read()
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as error:
             if self.connection is not None:
                 self.connection.close()
             self.connection = None
-            return False, None
+            return type(error).__name__, None
         if response.status != 200:
-            return False, None
-        return True, json.loads(body)
+            return f"HTTP {response.status}: {body[:120]!r}", None
+        return "", json.loads(body)
 
     def next_endpoint(self) -> str:
         endpoint = ENDPOINTS[self.turn % len(ENDPOINTS)]
@@ -133,9 +139,9 @@ def open_loop(client: Client, rate: float, until: float, offset: float) -> None:
         if pause > 0:
             time.sleep(pause)
         endpoint = client.next_endpoint()
-        ok, body = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - due), ok))
-        if ok:
+        error, body = client.request(endpoint)
+        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - due), not error, error))
+        if not error:
             client.follow(endpoint, body)
         due += interval
 
@@ -144,9 +150,9 @@ def closed_loop(client: Client, until: float) -> None:
     while time.monotonic() < until:
         endpoint = client.next_endpoint()
         sent = time.monotonic()
-        ok, body = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - sent), ok))
-        if ok:
+        error, body = client.request(endpoint)
+        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - sent), not error, error))
+        if not error:
             client.follow(endpoint, body)
 
 
@@ -192,6 +198,9 @@ def report(title: str, samples: list[Sample], seconds: float) -> bool:
         )
         if endpoint in TARGETED and (errors or p99 >= TARGET_P99_MS):
             met = False
+    kinds = Counter(sample.error for sample in samples if not sample.ok)
+    for kind, count in kinds.most_common(5):
+        print(f"  error x{count}: {kind}")
     return met
 
 
@@ -242,6 +251,9 @@ def main() -> int:
     parser.add_argument("--saturation-clients", type=int, default=16)
     parser.add_argument("--saturation-seconds", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--worker-nice", type=int, default=10, help="nice value of the crawl's workers"
+    )
     args = parser.parse_args()
 
     from tests.support.api_server import api_server
@@ -262,10 +274,10 @@ def main() -> int:
     started.servers.append(server)
     try:
         for stage in ("scraper", "writer"):
-            start_worker(started, stage, 2, env, run_dir)
+            start_worker(started, stage, 2, env, run_dir, nice=args.worker_nice)
         owner = get_user_model().objects.get_or_create(username="bench")[0]
         _, raw_key = api_key_create(owner=owner, name=f"api-load-{time.time()}")
-        with api_server(env) as api:
+        with api_server({**env, "ISIDORUS_REQUESTS_PER_MINUTE": "1000000"}) as api:
             log(f"gunicorn {api.origin} (config/gunicorn.conf.py); crawl of {args.pages} pages")
             job, _ = scraping_start(
                 owner=owner,
@@ -284,7 +296,10 @@ def main() -> int:
                     for _ in range(count)
                 ]
 
-            log(f"load: {args.clients} clients x {args.rate:g} requests/s for {args.seconds:g} s")
+            log(
+                f"load: {args.clients} clients x {args.rate:g} requests/s for {args.seconds:g} s; "
+                f"crawl workers at nice {args.worker_nice}"
+            )
             before = pages_written(job_id)
             until = time.monotonic() + args.seconds
             load = clients(args.clients)

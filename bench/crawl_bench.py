@@ -246,10 +246,16 @@ def wipe_bench_state() -> None:
 
 
 def start_worker(
-    started: Started, stage: str, concurrency: int, env: dict[str, str], run_dir: Path
+    started: Started,
+    stage: str,
+    concurrency: int,
+    env: dict[str, str],
+    run_dir: Path,
+    *,
+    nice: int = 0,
 ) -> subprocess.Popen[bytes]:
     log_path = run_dir / f"worker-{stage}.log"
-    command = [
+    command = [*(["nice", "-n", str(nice)] if nice else []),
         str(VENV_PY), "-m", "celery", "-A", "bench.whatif_app" if env["BENCH_WHATIF"] else "config",
         "worker",
         "-Q", f"{env['ISIDORUS_NAMESPACE']}-{stage}", "-n", f"bench-{stage}@%h",
