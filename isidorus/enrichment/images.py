@@ -31,9 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError
-from django.db.models import Case, When
-from django.db.models.functions import MD5
+from django.db import IntegrityError, connection
 
 from isidorus import job_state
 from isidorus.enrichment import prompts
@@ -111,21 +109,37 @@ def _description_lease(sha256: str, model: LanguageModel) -> str:
 
 def _done_siblings(job_id: str, urls: list[str], *, exclude: list[int]) -> dict[str, Image]:
     """For each URL, one other row of the job that already has an outcome: the oldest that
-    stored the bytes, else the oldest that failed. One row per URL, through the partial
-    index on (job, md5(url)): a URL linked from thousands of pages costs the same as one."""
+    stored the bytes, else the oldest that failed. Each is the first matching entry of the
+    partial index on (job, md5(url), id): a URL linked from thousands of pages costs the
+    same as one (no sort of its rows)."""
+    if not urls:
+        return {}
     hashes = [hashlib.md5(url.encode()).hexdigest() for url in urls]
-    rows = (
-        Image.objects.alias(
-            url_md5=MD5("url"), failed=Case(When(outcome=STORED, then=0), default=1)
-        )
-        .filter(scraping_id=job_id, url_md5__in=hashes)
-        .exclude(outcome="")
-        .exclude(pk__in=exclude)
-        .order_by("url", "failed", "pk")
-        .distinct("url")
-        .only("url", "outcome", "reason", "s3_key")
+    sibling = (
+        "SELECT id, outcome, reason, s3_key FROM scrapings_image WHERE scraping_id = %(job)s "
+        "AND md5(url) = wanted.md5 AND url = wanted.url AND outcome <> '' "
+        "AND id <> ALL(%(exclude)s::bigint[]) AND {outcome} ORDER BY md5(url), id LIMIT 1"
     )
-    return {row.url: row for row in rows}
+    sql = (
+        "SELECT wanted.url, coalesce(stored.id, failed.id), coalesce(stored.outcome, "
+        "failed.outcome), coalesce(stored.reason, failed.reason), "
+        "coalesce(stored.s3_key, failed.s3_key) "
+        "FROM unnest(%(urls)s::text[], %(hashes)s::text[]) AS wanted(url, md5) "
+        f"LEFT JOIN LATERAL ({sibling.format(outcome='outcome = %(stored)s')}) stored ON true "
+        f"LEFT JOIN LATERAL ({sibling.format(outcome='outcome <> %(stored)s')}) failed "
+        "ON stored.id IS NULL "
+        "WHERE coalesce(stored.id, failed.id) IS NOT NULL"
+    )
+    params: dict[str, Any] = {
+        "job": job_id, "urls": urls, "hashes": hashes, "exclude": exclude, "stored": STORED,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return {
+        url: Image(pk=pk, url=url, outcome=outcome, reason=reason, s3_key=s3_key)
+        for url, pk, outcome, reason, s3_key in found
+    }
 
 
 def _in_pool(function: Callable[[T], U], inputs: list[T]) -> list[U]:

@@ -287,10 +287,13 @@ class Image(models.Model):
             # have an outcome (isidorus/enrichment/images.py): by a hash of the URL, since a
             # URL may exceed a btree entry's size; partial, so crawls without enrichment
             # never maintain it.
+            # The id last: a URL's oldest done row is the first entry, not a sort of all of
+            # them (a logo on every page has thousands).
             models.Index(
                 F("scraping"),
                 MD5("url"),
-                name="image_scraping_url_done",
+                F("id"),
+                name="image_scraping_url_done_id",
                 condition=~Q(outcome=""),
             ),
         ]
