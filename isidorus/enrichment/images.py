@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,7 +40,6 @@ from isidorus.enrichment.common import (
     Deferred,
     EnrichmentReport,
     Retry,
-    add_items_counters,
     claim_work,
     close_finished,
     follow_ups_for,
@@ -71,6 +70,7 @@ from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.jobs import JobConfig
 from isidorus.scrapings.models import Image, ImageDescription
+from isidorus.scrapings.services.enrichment_counts import IMAGE, count_finished
 
 logger = logging.getLogger(__name__)
 
@@ -438,27 +438,8 @@ class _ImageRun:
         self.finished.append(row.pk)
 
 
-def _counters(row: Mapping[str, Any]) -> dict[str, int]:
-    counters = {"image_tokens_in": row["input_tokens"], "image_tokens_out": row["output_tokens"]}
-    outcome, reason = row["outcome"], row["reason"]
-    if outcome == STORED:
-        counters["images_stored"] = 1
-        if reason == EXHAUSTED:
-            counters["enrichment_token_budget_exhausted"] = 1
-        elif reason:
-            counters["image_descriptions_failed"] = 1
-            counters[f"image_descriptions_failed_{reason.removeprefix('describe_')}"] = 1
-    elif outcome in (FAILED, SKIPPED):
-        counters[f"images_{outcome}"] = 1
-        counters[f"images_{outcome}_{reason or 'unknown'}"] = 1
-    return counters
-
-
 def add_counters(job_id: str, image_ids: list[int]) -> None:
-    rows = Image.objects.filter(pk__in=image_ids).values(
-        "pk", "outcome", "reason", "input_tokens", "output_tokens"
-    )
-    add_items_counters(job_id, {f"img-{row['pk']}": _counters(row) for row in rows})
+    count_finished(job_id, IMAGE, image_ids)
 
 
 def extract_images(

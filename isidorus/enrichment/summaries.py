@@ -28,7 +28,6 @@ from isidorus.enrichment.common import (
     Deferred,
     EnrichmentReport,
     Retry,
-    add_items_counters,
     claim_work,
     close_finished,
     follow_ups_for,
@@ -47,6 +46,7 @@ from isidorus.enrichment.providers import (
 from isidorus.integrations.cpu_steps import cpu_step
 from isidorus.job_state.budget import EXHAUSTED, budget_reserve, budget_settle
 from isidorus.scrapings.models import Page
+from isidorus.scrapings.services.enrichment_counts import SUMMARY, count_finished
 
 logger = logging.getLogger(__name__)
 
@@ -165,21 +165,7 @@ def _write(results: dict[int, Summary | Failure]) -> None:
 
 
 def add_counters(job_id: str, page_ids: list[int]) -> None:
-    rows = Page.objects.filter(pk__in=page_ids).values_list(
-        "pk", "summary", "summary_error", "summary_input_tokens", "summary_output_tokens"
-    )
-    by_unit: dict[str, dict[str, int]] = {}
-    for page_id, summary, error, tokens_in, tokens_out in rows:
-        counters = {"summary_tokens_in": tokens_in, "summary_tokens_out": tokens_out}
-        if summary:
-            counters["summaries"] = 1
-        elif error == EXHAUSTED:
-            counters["enrichment_token_budget_exhausted"] = 1
-        elif error:
-            counters["summaries_failed"] = 1
-            counters[f"summaries_failed_{error}"] = 1
-        by_unit[f"sum-{page_id}"] = counters
-    add_items_counters(job_id, by_unit)
+    count_finished(job_id, SUMMARY, page_ids)
 
 
 def summarize_pages(

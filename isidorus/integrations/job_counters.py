@@ -14,6 +14,10 @@ Layout 2 (`counter_layout` on the job item, set at creation): an enrichment unit
 the rows of one enrichment message (consecutive ids) land on one or two shards, and
 `job_item_add_counters_many` adds them with one UpdateItem per shard instead of one per
 row. Jobs created before it (no `counter_layout`) keep one shard per unit id's hash.
+
+Layout 3: enrichment rows are counted in units of one delivery's rows (`enr-<uuid>`,
+isidorus/scrapings/services/enrichment_counts.py), spread over the shards by hash like
+write batches; layout 2's blocks still place a layout-2 job's per-row units.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ _BATCH_ATTEMPTS = 10
 _SHARD_COUNT_CACHE = 4096
 # (shard count, layout) per job: both fixed at the job's creation.
 _shard_counts: dict[str, tuple[int, int]] = {}
-LAYOUT = 2
+LAYOUT = 3
 UNIT_BLOCK = 64
 _BLOCKED_PREFIXES = ("img-", "sum-")
 # Units added by one UpdateItem at most: its condition names each one (4 KB expression cap).
@@ -218,6 +222,12 @@ def _shard_count(job_id: str) -> tuple[int, int] | None:
     layout = int(item.get("counter_layout", {"N": "1"})["N"])
     _shard_counts[job_id] = (shards, layout)
     return _shard_counts[job_id]
+
+
+def job_counter_layout(job_id: str) -> int | None:
+    """The job's counter layout (fixed at its creation), None if it has no item."""
+    found = _shard_count(job_id)
+    return None if found is None else found[1]
 
 
 def job_item_add_counters_once(job_id: str, unit_id: str, counters: Mapping[str, int]) -> bool:

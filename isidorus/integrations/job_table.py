@@ -24,6 +24,9 @@ from isidorus.integrations.job_counters import (
     counter_shards_sum,
 )
 from isidorus.integrations.job_counters import (
+    job_counter_layout as job_counter_layout,
+)
+from isidorus.integrations.job_counters import (
     job_item_add_counters as job_item_add_counters,
 )
 from isidorus.integrations.job_counters import (

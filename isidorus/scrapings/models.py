@@ -338,6 +338,32 @@ class WriteBatch(models.Model):
         return self.batch_id
 
 
+class EnrichmentUnit(models.Model):
+    """Finished enrichment rows counted together: their counters' sum, added to the job's
+    DynamoDB counters once under this unit's id (counter layout 3). One per enrichment
+    delivery instead of one per row: a DynamoDB update per message, on a counter shard
+    that records one id per message (isidorus/scrapings/services/enrichment_counts.py)."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
+    counters = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class EnrichmentCounted(models.Model):
+    """The unit that counted a row (`img-<image id>`, `sum-<page id>`): at most one, so a
+    row counts once however many deliveries finish it."""
+
+    key = models.CharField(primary_key=True, max_length=40)
+    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
+    unit = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ImageDescription(models.Model):
     """An LLM's description of image bytes, cached per (sha256, provider, model) across jobs.
 

@@ -3,18 +3,18 @@
 Used when a job ends with work left undone (its audit found enrichment lost, the reaper
 failed it, its owner cancelled it): no page is left with neither a summary nor a
 `summary_error`, and no image row without an outcome. Counters are added once per row,
-under the same unit ids the enrichment services use (`sum-<id>`, `img-<id>`), so a late
-enrichment task cannot count the same row again.
+as the enrichment services add them (enrichment_counts.count_finished, from the rows'
+final state), so a late enrichment task cannot count the same row again.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from isidorus.integrations import job_table
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import Image, Page
 from isidorus.scrapings.retention import job_archive
+from isidorus.scrapings.services.enrichment_counts import IMAGE, SUMMARY, count_finished
 
 IMAGE_FAILED = "failed"
 
@@ -28,9 +28,7 @@ def summaries_record_unfinished(job_id: str, reason: str, page_ids: list[int] | 
         pending = pending.filter(pk__in=page_ids)
     ids = list(pending.values_list("pk", flat=True))
     Page.objects.filter(pk__in=ids, summary="", summary_error="").update(summary_error=reason)
-    counters = {"summaries_failed": 1, f"summaries_failed_{reason}": 1}
-    for page_id in ids:
-        job_table.job_item_add_counters_once(job_id, f"sum-{page_id}", counters)
+    count_finished(job_id, SUMMARY, ids)
     return len(ids)
 
 
@@ -41,9 +39,7 @@ def images_record_unfinished(job_id: str, reason: str, image_ids: list[int] | No
         pending = pending.filter(pk__in=image_ids)
     ids = list(pending.values_list("pk", flat=True))
     Image.objects.filter(pk__in=ids, outcome="").update(outcome=IMAGE_FAILED, reason=reason)
-    counters = {f"images_{IMAGE_FAILED}": 1, f"images_{IMAGE_FAILED}_{reason}": 1}
-    for image_id in ids:
-        job_table.job_item_add_counters_once(job_id, f"img-{image_id}", counters)
+    count_finished(job_id, IMAGE, ids)
     return len(ids)
 
 
