@@ -20,7 +20,7 @@ from isidorus.scrapings.services.scrape import ScrapeReport, scrape_batch
 from isidorus.scrapings.services.write import write_batch
 from isidorus.scrapings.staging import stage_get
 from tests.core.conftest import NewJob
-from tests.support.batches import take
+from tests.support.batches import take, take_tasks
 from tests.support.site import FixtureSite, Route, html
 from tests.support.waiting import wait_for
 
@@ -172,6 +172,29 @@ def test_a_delivery_after_its_batch_was_written_is_dropped_whatever_its_token(
         assert (late.claimed, late.dropped) == (0, 1)
     assert site.page_paths() == ["/"]
     assert published(WRITER) == []
+
+
+def test_a_delivery_with_nothing_left_to_claim_still_frees_its_slot_in_the_jobs_line(
+    job: str, site: FixtureSite, settings: Any
+) -> None:
+    """A page offered again (a shorter path) can be done by the time its second message
+    runs: that message must still free its slot and release the job's next held batch."""
+    settings.CRAWL_PACE_MIN_BATCHES, settings.CRAWL_PACE_FACTOR = 2, 0.01  # 2 in line
+    settings.CRAWL_PACE_SMALL_BACKLOG = 0  # no "small backlog goes at once"
+    scrape(job, [entry(site.url("/"))], "delivery-1")
+    ((child_token, _),) = take_tasks(SCRAPER)  # one message of both children, in line
+    (writer,) = published(WRITER)
+    write_batch(job_id=job, batch_id=writer["batch"], key=writer["key"], items=writer["items"])
+    # The line has 2 slots: one more batch goes, the next waits.
+    more = ['{"more":1}', '{"more":2}']
+    assert [
+        batch.wire for batch in job_state.pace(stage=SCRAPER, job_id=job, token="seed", new=more)
+    ] == more[:1]
+
+    late = scrape(job, [entry(site.url("/"))], child_token)  # "/" is written and closed
+
+    assert (late.claimed, late.dropped) == (0, 1)
+    assert published(SCRAPER) == [{"more": 2}]
 
 
 @pytest.mark.parametrize("how", ["cancelled", "finished"])

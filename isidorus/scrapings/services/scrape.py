@@ -236,6 +236,10 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
         )
     report.claimed, report.dropped = len(claimed), len(by_item) - len(claimed)
     if not claimed:
+        # Every URL was done, or taken, by another message (a page offered again by a
+        # shorter path): this delivery still frees its slot in the job's line and releases
+        # the next held batch, or the job waits for the reaper with nothing in flight.
+        dispatch(job_id, Discovery(), token=delivery_token)
         return report
     fault = settings.ISIDORUS_FAULT_SCRAPE_URL_REGEX
     if fault and any(re.search(fault, str(payload.get("u", ""))) for payload in claimed.values()):
