@@ -84,7 +84,7 @@ bench-scale: install stack-up
 bench-fairness: install stack-up
 	$(VENV_PY) bench/fairness_bench.py $(BENCH_ARGS)
 
-## Issue 5's benchmark: the read API at 10,000 pages.
+## Issue 5's benchmark: the read API at 10,000 pages; then issue 15's load test during a crawl (LOAD_ARGS).
 bench-api: install stack-up
 	$(VENV_PY) bench/api_bench.py $(BENCH_ARGS)
 	$(VENV_PY) bench/api_load.py $(LOAD_ARGS)
