@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -74,13 +76,21 @@ class Command(BaseCommand):
         except StartRefused as refused:
             raise CommandError(refused.message) from None
         job_id = str(job.pk)
-        self.stdout.write(f"job {job_id}: crawling {job.url} (depth {job.depth})")
+        header = f"job {job_id}: crawling {job.url} (depth {job.depth})"
         if not options["wait"] and not options["json"]:
+            self.stdout.write(header)
             return
+        # Ctrl-C stops the job too, not only the progress display. A handler that only sets
+        # a flag, installed before the header is shown: a KeyboardInterrupt raised at any
+        # point of a database or AWS call could leave a client's lock held.
+        interrupted = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
         try:
-            self._follow(job_id, options["timeout"])
-        except KeyboardInterrupt:
-            # Ctrl-C stops the job too, not only the progress display.
+            self.stdout.write(header)
+            self._follow(job_id, options["timeout"], interrupted)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if interrupted.is_set():
             try:
                 scraping_cancel(job=job)
                 self.stdout.write(f"\njob {job_id}: cancelled")
@@ -92,11 +102,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(summary, sort_keys=True))
 
-    def _follow(self, job_id: str, timeout: float) -> None:
+    def _follow(self, job_id: str, timeout: float, interrupted: threading.Event) -> None:
         started = time.monotonic()
         interactive = sys.stdout.isatty()
         last_line = ""
-        while True:
+        while not interrupted.is_set():
             live = job_live(Scraping.objects.get(pk=job_id))
             elapsed = time.monotonic() - started
             line = progress_line(live.progress, elapsed)
@@ -109,6 +119,6 @@ class Command(BaseCommand):
                 break
             if elapsed > timeout:
                 raise CommandError(f"job {job_id} did not finish in {timeout:.0f}s")
-            time.sleep(0.5)
+            interrupted.wait(0.5)
         if interactive:
             self.stdout.write("")
