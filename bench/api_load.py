@@ -290,10 +290,11 @@ def main() -> int:
             crawl_started = time.monotonic()
             wait_for_pages(job_id, 300, timeout=120)
 
+            words = site_words(site)
+
             def clients(count: int) -> list[Client]:
                 return [
-                    Client(api.origin, {"X-API-Key": raw_key}, job_id, site_words(site))
-                    for _ in range(count)
+                    Client(api.origin, {"X-API-Key": raw_key}, job_id, words) for _ in range(count)
                 ]
 
             log(
