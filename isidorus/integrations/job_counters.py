@@ -269,7 +269,7 @@ def job_item_add_counters_many(job_id: str, units: Mapping[str, Mapping[str, int
     for shard, unit_ids in by_shard.items():
         for start in range(0, len(unit_ids), _MANY_PER_UPDATE):
             group = unit_ids[start : start + _MANY_PER_UPDATE]
-            increments = _increments(_summed(units[unit_id] for unit_id in group))
+            increments = _increments(counters_summed(units[unit_id] for unit_id in group))
             request = _shard_request(counter_shard_id(job_id, shard), group, increments)
             if _update(job_id, request):
                 metrics.count_job_counters(increments)
@@ -279,7 +279,8 @@ def job_item_add_counters_many(job_id: str, units: Mapping[str, Mapping[str, int
     return added
 
 
-def _summed(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
+def counters_summed(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The sum of several units' counters, name by name."""
     total: dict[str, int] = {}
     for one in counters:
         for name, value in one.items():

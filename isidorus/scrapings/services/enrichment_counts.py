@@ -17,12 +17,12 @@ Older jobs (layout 1 and 2) keep one unit per row (`img-<id>`, `sum-<id>`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, connection, transaction
 
 from isidorus.integrations import job_table
+from isidorus.integrations.job_counters import counters_summed
 from isidorus.job_state.budget import EXHAUSTED
 from isidorus.scrapings.models import EnrichmentCounted, EnrichmentUnit, Image, Page
 
@@ -120,7 +120,7 @@ def _record_units(job_id: str, kind: str, ids: list[int]) -> dict[str, dict[str,
             added = [int(str(key).split("-", 1)[1]) for (key,) in cursor.fetchall()]
         if added:
             EnrichmentUnit.objects.create(
-                id=unit_id, scraping_id=job_id, counters=_summed(rows[pk] for pk in added)
+                id=unit_id, scraping_id=job_id, counters=counters_summed(rows[pk] for pk in added)
             )
         unit_ids = set(
             EnrichmentCounted.objects.filter(key__in=keys).values_list("unit", flat=True)
@@ -129,11 +129,3 @@ def _record_units(job_id: str, kind: str, ids: list[int]) -> dict[str, dict[str,
             unit.id: {name: int(value) for name, value in unit.counters.items()}
             for unit in EnrichmentUnit.objects.filter(id__in=unit_ids)
         }
-
-
-def _summed(counters: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for one in counters:
-        for name, value in one.items():
-            total[name] = total.get(name, 0) + int(value)
-    return total
