@@ -71,6 +71,7 @@ from isidorus.job_state.work import (
     open_items,
     open_new,
     release_claims,
+    which_open,
 )
 
 __all__ = [
@@ -133,4 +134,5 @@ __all__ = [
     "state_exists",
     "summary_item",
     "tombstone_key",
+    "which_open",
 ]

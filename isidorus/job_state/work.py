@@ -57,6 +57,14 @@ def open_items(job_id: str) -> dict[str, dict[str, Any]]:
     return {as_text(item): json.loads(payload) for item, payload in raw.items()}
 
 
+def which_open(job_id: str, items: list[str]) -> set[str]:
+    """The `items` that are open, in one command."""
+    if not items:
+        return set()
+    found = get_redis().hmget(job_key(job_id, "open"), items)
+    return {item for item, payload in zip(items, found, strict=True) if payload is not None}
+
+
 def open_new(job_id: str, items: dict[str, dict[str, Any]]) -> None:
     """Open items (open-before-publish). Re-opening an open item only rewrites its payload."""
     args: list[str] = []

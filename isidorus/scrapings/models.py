@@ -338,6 +338,23 @@ class WriteBatch(models.Model):
         return self.batch_id
 
 
+class ExpandCounted(models.Model):
+    """An expand item whose duplicate links a written batch counted: at most one row, so
+    an item expanded in two batches (a redelivery that found more pages written than its
+    first delivery did) counts them once (services/expand.py)."""
+
+    scraping = models.ForeignKey(Scraping, on_delete=models.CASCADE, related_name="+")
+    item = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scraping", "item"], name="expandcounted_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.item
+
+
 class EnrichmentUnit(models.Model):
     """Finished enrichment rows counted together: their counters' sum, added to the job's
     DynamoDB counters once under this unit's id (counter layout 3). One per enrichment

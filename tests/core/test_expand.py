@@ -1,5 +1,6 @@
-"""expand_page, called directly: a written page reached again by a shorter path re-offers
-the same links the scraper followed from it (nofollow and canonical rules included)."""
+"""expand_pages, called directly: a written page reached again by a shorter path re-offers
+the same links the scraper followed from it (nofollow and canonical rules included); the
+pages of one message are expanded in one write batch, and those not written yet wait."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from config.queues import SCRAPER
+from config.queues import SCRAPER, WRITER
 from isidorus import job_state
-from isidorus.contracts import PageEntry
+from isidorus.contracts import EXPAND, SCRAPE, PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings.models import Link, Page, Scraping
-from isidorus.scrapings.services.expand import expand_page
+from isidorus.scrapings.services import expand
+from isidorus.scrapings.services.expand import ExpandReport, expand_pages
 from tests.core.conftest import NewJob
 from tests.support.batches import take
 
@@ -39,7 +41,7 @@ def _expand_to_depth_1(job_id: str, page: Page) -> list[str]:
     item = job_state.expand_item(page.url_hash, 1)
     entry = PageEntry(page.url, depth=1, parent_url=f"{ORIGIN}/")
     job_state.open_new(job_id, {item: entry.to_wire()})
-    assert expand_page(job_id=job_id, entry=entry) == "expanded"
+    assert expand_pages(job_id=job_id, entries=[entry], token="t") == ExpandReport(expanded=1)
     return sorted(
         PageEntry.from_wire(wire).url.removeprefix(ORIGIN)
         for _, body in take(SCRAPER)
@@ -73,3 +75,35 @@ def test_an_expanded_page_follows_the_links_its_scrape_followed(
     Scraping.objects.filter(pk=job_id).update(follow_nofollow=follow_nofollow)
     page = _written_page(job_id, "/deep", **flags)
     assert _expand_to_depth_1(job_id, page) == expected
+
+
+def test_the_written_pages_of_a_message_expand_in_one_batch_and_the_others_wait(
+    new_job: NewJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(expand, "WAIT_FOR_WRITE_SECONDS", 0)
+    job_id = new_job(f"{ORIGIN}/", depth=3)
+    written = [_written_page(job_id, path) for path in ("/one", "/two")]
+    entries = [PageEntry(page.url, depth=1, parent_url=f"{ORIGIN}/") for page in written]
+    unwritten = PageEntry(f"{ORIGIN}/unwritten", depth=1, parent_url=f"{ORIGIN}/")
+    expanded_before = PageEntry(f"{ORIGIN}/expanded", depth=1, parent_url=f"{ORIGIN}/")
+    job_state.open_new(job_id, {job_state.page_item(url_fingerprint(unwritten.url)): {}})
+    items = {
+        job_state.expand_item(url_fingerprint(entry.url), 1): entry.to_wire()
+        for entry in (*entries, unwritten)
+    }
+    job_state.open_new(job_id, items)
+
+    report = expand_pages(job_id=job_id, entries=[*entries, unwritten, expanded_before], token="t")
+
+    assert report == ExpandReport(expanded=2, waiting=1, done=1)
+    ((_, write),) = take(WRITER)
+    assert sorted(write["items"]) == sorted(list(items)[:2])
+    assert Page.objects.filter(pk__in=[page.pk for page in written], depth=1).count() == 2
+    messages = take(SCRAPER)
+    waiting = [body for name, body in messages if name == EXPAND.name]
+    assert [[PageEntry.from_wire(w) for w in body["items"]] for body in waiting] == [[unwritten]]
+    fetched = {
+        PageEntry.from_wire(w).url for name, body in messages if name == SCRAPE.name
+        for w in body["items"]
+    }  # fmt: skip
+    assert fetched == {f"{ORIGIN}/plain"}  # offered by both pages, admitted once

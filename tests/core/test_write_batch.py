@@ -196,6 +196,25 @@ def test_an_expand_batch_redelivered_counts_its_skips_and_duplicates_once(
     assert Page.objects.filter(scraping_id=job_id, outcome="skipped").count() == 1
 
 
+def test_an_expand_item_in_two_batches_counts_its_duplicates_once(new_job: NewJob) -> None:
+    """A redelivered expand message that found more pages written than its first delivery
+    stages another batch with the same item: its skipped rows are upserts, and its
+    duplicates count once, whichever batch is written first."""
+    job_id = new_job(f"{ORIGIN}/")
+    first, second = (job_state.expand_item(fingerprint(name), 1) for name in ("a", "b"))
+    job_state.open_new(job_id, {item: {"u": url("a"), "d": 1, "p": ""} for item in (first, second)})
+    open_pages(job_id, "c")  # the job goes on
+    skipped = skipped_record(PageEntry("http://elsewhere.org/", 2, url("a")), "out_of_scope")
+    batches = {"expand-one": {first: 4}, "expand-both": {first: 4, second: 3}}
+    for batch_id, duplicates_of in batches.items():
+        key = staging_key(job_id, batch_id)
+        stage_put(job_id, key, {"pages": [skipped], "duplicates_of": duplicates_of})
+        write(job_id, batch_id, key, list(duplicates_of))
+    found = counters(job_id)
+    assert (found["pages_skipped"], found["skipped_duplicate"]) == (1, 4 + 3)
+    assert not job_state.is_open(job_id, second)
+
+
 def test_a_batch_for_a_cancelled_job_writes_nothing_closes_nothing_and_drops_its_object(
     new_job: NewJob,
 ) -> None:

@@ -22,7 +22,7 @@ from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import Link, Page, Scraping
 from isidorus.scrapings.services.discover import LinkSource, discover
-from isidorus.scrapings.services.expand import expand_page
+from isidorus.scrapings.services.expand import ExpandReport, expand_pages
 from isidorus.scrapings.staging import stage_get
 from tests.enrichment.helpers import add_page, counters, new_job
 from tests.support.batches import Crawl, take
@@ -111,10 +111,10 @@ def _expand_duplicates(page_depth: int) -> int:
     entry = PageEntry(url, depth=1, parent_url=ORIGIN + "/")
     job_state.open_new(job_id, {item: entry.to_wire()})
 
-    assert expand_page(job_id=job_id, entry=entry) == "expanded"
+    assert expand_pages(job_id=job_id, entries=[entry], token="t") == ExpandReport(expanded=1)
     assert Page.objects.get(pk=page.pk).depth == 1
     ((_, body),) = [message for message in take(WRITER) if message[1]["job"] == job_id]
-    return int(stage_get(body["key"])["duplicates"])
+    return int(stage_get(body["key"])["duplicates_of"][item])
 
 
 def test_an_expand_counts_duplicates_only_for_links_never_offered_before(

@@ -160,5 +160,6 @@ def dispatch(job_id: str, found: Discovery, *, token: str, stage_worker: bool = 
         for start in range(0, len(found.to_fetch), size)
     ]
     publish_paced(SCRAPE, bodies, job_id=job_id, token=token, stage_worker=stage_worker)
-    for entry in found.to_expand:
-        publish(EXPAND, ScrapeBody(job_id, (entry,)))
+    # The pages a discovery shortened are expanded together (services/expand.py).
+    for start in range(0, len(found.to_expand), size):
+        publish(EXPAND, ScrapeBody(job_id, tuple(found.to_expand[start : start + size])))

@@ -202,12 +202,27 @@ def job_terms_add(job_id: str, page_terms: list[dict[str, int]]) -> None:
         )
 
 
+def _expand_duplicates_once(job_id: str, duplicates_of: dict[str, int]) -> int:
+    """The duplicate links of the expand items `duplicates_of` names that no written batch
+    counted yet; records them as counted (in the batch's transaction)."""
+    if not duplicates_of:
+        return 0
+    items = list(duplicates_of)
+    with _bound_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scrapings_expandcounted (scraping_id, item) "
+            "SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING item",
+            [job_id, items],
+        )
+        return sum(duplicates_of[item] for (item,) in cursor.fetchall())
+
+
 def _batch_counts(
     pages: list[dict[str, Any]], inserted: dict[str, int], duplicates: int
 ) -> Counter[str]:
     """The counters of the pages this batch inserted. A page's duplicate links count with
-    its row, so a page scraped again after a crash counts them once; `duplicates` is the
-    batch's own (an expand's, whose batch id is the same on every attempt)."""
+    its row, so a page scraped again after a crash counts them once; `duplicates` are the
+    batch's own (its expand items', each counted once)."""
     counts: Counter[str] = Counter()
     for page in pages:
         if page["fp"] not in inserted:
@@ -248,7 +263,9 @@ def _apply_batch(
         pages = _unique_pages(payload["pages"])
         with cpu_step("writer: pages (rows, search vector)"):
             inserted = _insert_pages(job.id, pages)
-        counts = _batch_counts(pages, inserted, int(payload.get("duplicates", 0)))
+        duplicates = int(payload.get("duplicates", 0))
+        duplicates += _expand_duplicates_once(job.id, payload.get("duplicates_of", {}))
+        counts = _batch_counts(pages, inserted, duplicates)
         mine = [page for page in pages if page["fp"] in inserted]
         with cpu_step("writer: links"):
             counts["links"] = _copy_links(job.id, mine, inserted)
