@@ -248,6 +248,35 @@ def test_the_open_payloads_shorter_depth_wins_over_the_messages(
     assert {e["d"] for body in children for e in body["items"]} == {2}
 
 
+def test_a_scrape_closes_the_expands_its_own_links_make_moot(job: str, site: FixtureSite) -> None:
+    """A page shortened before it was scraped is scraped at the shorter depth, so the
+    expand item the shortening opened closes with the page's write, without an expand of
+    its own; an expand opened for a still shorter depth (after the claim) stays open."""
+    a_url, start = site.url("/a.html"), site.url("/")
+    admit(job, a_url, depth=2, parent=site.url("/b.html"))
+    shortening = job_state.Candidate(
+        fingerprint=url_fingerprint(a_url), depth=1, fetch=True, url=a_url, parent_url=start,
+        parent_fingerprint=url_fingerprint(start),
+    )  # fmt: skip
+    codes = job_state.admit(
+        job_id=job, candidates=[shortening], max_pages=100, quota_key="quota:{core}",
+        quota_limit=1000, quota_ttl=3600, max_depth=2,
+    )  # fmt: skip
+    assert codes == [job_state.Code.EXPAND]
+    moot = job_state.expand_item(url_fingerprint(a_url), 1)
+    shorter = job_state.expand_item(url_fingerprint(a_url), 0)
+    job_state.open_new(job, {shorter: entry(a_url, 0).to_wire()})
+
+    scrape(job, [entry(a_url, 2, site.url("/b.html"))], "delivery-1")
+
+    (writer,) = published(WRITER)
+    assert sorted(writer["items"]) == sorted([item(a_url), moot])
+    write_batch(job_id=job, batch_id=writer["batch"], key=writer["key"], items=writer["items"])
+    assert not job_state.is_open(job, moot)
+    assert job_state.is_open(job, shorter)
+    take(SCRAPER)
+
+
 def _hold_every_slot(redis: Any, netloc: str, limit: int) -> str:
     """The host's request slots all taken, as a killed worker leaves them until they expire."""
     slots = f"host:{{{netloc}}}:slots"

@@ -50,6 +50,25 @@ class _Expansion:
     fingerprint: str
 
 
+def expands_subsumed(job_id: str, job: JobConfig, entries: list[PageEntry]) -> list[str]:
+    """The open expand items of pages about to be scraped (`entries`, at their depth from
+    the claim) that this scrape makes moot: an `expand:<fp>:<e>` re-offers the page's links
+    at e + 1, and the scrape offers them at the page's depth + 1, no deeper (the claim read
+    the shortest depth admitted so far, so an expand opened before it is at that depth or
+    deeper). Its write batch closes them with the page: an expand of a page not scraped
+    yet, the common case, costs no wait and no write of its own.
+
+    Read before the scrape's admission; an expand opened after that read stays open and
+    runs once the page is written."""
+    candidates = [
+        job_state.expand_item(url_fingerprint(entry.url), depth)
+        for entry in entries
+        for depth in range(entry.depth, job.depth)
+    ]
+    opened = job_state.which_open(job_id, candidates)
+    return [item for item in candidates if item in opened]
+
+
 def expand_pages(*, job_id: str, entries: list[PageEntry], token: str) -> ExpandReport:
     """Expand the written pages among `entries`; the rest wait for their write in a new
     message. `token` is the delivery's (the same on its redelivery): its pacing token."""

@@ -48,6 +48,7 @@ from isidorus.scrapings.services.discover import (
     skip_reason,
     skipped_record,
 )
+from isidorus.scrapings.services.expand import expands_subsumed
 from isidorus.scrapings.services.polite import HOST_BUSY, polite_fetch
 from isidorus.scrapings.services.sitemaps import SITEMAP_INVALID, find_sitemap_urls
 from isidorus.scrapings.staging import stage_put, staging_key
@@ -293,6 +294,9 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
                 invalid_sitemap_record(url, source.entry) for url, _ in finding.invalid
             ]
     with cpu_step("scraper: admit (scope, robots, Redis admission)"):
+        # Read before the admission: each of these was opened before this scrape offers
+        # the page's links at its depth or shorter (services/expand.py).
+        expands_done = expands_subsumed(job_id, job, [o.entry for o in outcomes])
         found = discover(job, [source for source in sources if source.links])
     # Each page carries its own duplicate links: they count once, with its row.
     for outcome, record in zip(outcomes, records, strict=True):
@@ -321,7 +325,7 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
             )
         report.retried = len(again)
 
-    closing = [outcome.item for outcome in outcomes]
+    closing = [outcome.item for outcome in outcomes] + expands_done
     if closing:
         publish(WRITE, WriteBody(job_id, report.batch_id, key, tuple(closing)))
     return report
