@@ -206,6 +206,9 @@ JOB_STATE_RETENTION_SECONDS = env_int(
 )
 # ... and its DynamoDB item and counter shards this many days after it (the table's TTL).
 JOB_ITEM_RETENTION_DAYS = env_int("ISIDORUS_JOB_ITEM_RETENTION_DAYS", 30, minimum=1)
+# A running job's detail is read from DynamoDB and Redis at most this often per API
+# process; polls in between get that read, unless the job's row changed (0: every time).
+JOB_DETAIL_CACHE_SECONDS = env_float("ISIDORUS_JOB_DETAIL_CACHE_SECONDS", 1.0, minimum=0)
 
 # --- SQS / Celery -------------------------------------------------------------------
 # The visibility timeout must exceed the longest task (hard time limit below), or a

@@ -18,6 +18,7 @@ from isidorus.accounts.throttles import CrawlStartThrottle, OwnerRequestThrottle
 from isidorus.accounts.webhook_secrets import signing_secrets
 from isidorus.core.errors import ApiError
 from isidorus.core.serializers import ErrorSerializer
+from isidorus.scrapings.detail_cache import scraping_detail_recent
 from isidorus.scrapings.models import JobStatus, Outcome, Scraping, WebhookDelivery
 from isidorus.scrapings.pagination import (
     MAX_PAGE_SIZE,
@@ -177,7 +178,7 @@ class ScrapingDetailApi(OwnerApiView):
     )
     def get(self, request: Request, job_id: str) -> Response:
         job = _owned_job(request, job_id)
-        detail = scraping_detail(job=job)
+        detail = scraping_detail_recent(job)
         return Response(ScrapingDetailSerializer(detail, context={"request": request}).data)
 
     @extend_schema(

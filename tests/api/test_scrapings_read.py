@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,8 +122,9 @@ def test_the_list_costs_two_queries_however_many_jobs(
 
 
 def test_the_detail_reads_live_status_and_counters_from_dynamodb(
-    api: APIClient, make_job: Callable[..., Scraping], live_items: list[str]
+    api: APIClient, make_job: Callable[..., Scraping], live_items: list[str], settings: Any
 ) -> None:
+    settings.JOB_DETAIL_CACHE_SECONDS = 0  # read again at once after the item changes
     job = make_job(depth=2, include=["/docs/"])
     job_id = str(job.pk)
     live_items.append(job_id)
@@ -176,6 +178,32 @@ def test_the_detail_reads_live_status_and_counters_from_dynamodb(
     assert body["duration_seconds"] == pytest.approx((finished - started).total_seconds(), abs=1e-3)
     if body["duration_seconds"] > 0:
         assert body["pages_per_second"] == pytest.approx(8 / body["duration_seconds"], rel=1e-2)
+
+
+def test_a_running_jobs_detail_is_read_once_a_second_unless_its_row_changes(
+    api: APIClient, make_job: Callable[..., Scraping], live_items: list[str], settings: Any
+) -> None:
+    settings.JOB_DETAIL_CACHE_SECONDS = 60
+    job = make_job()
+    job_id = str(job.pk)
+    live_items.append(job_id)
+    job_item_create(
+        job_id=job_id, owner_id=job.owner_id, url=job.url, depth=1, created_at=T0.isoformat()
+    )
+    job_item_mark_running(job_id)
+
+    def fetched() -> int:
+        return int(api.get(f"{SCRAPINGS_URL}{job_id}/").json()["counters"]["fetched"])
+
+    assert fetched() == 0
+    job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
+    assert fetched() == 0  # within the window: the detail read before
+    Scraping.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    assert fetched() == 3  # the row changed: read again
+    job_item_add_counters_once(job_id, "batch-2", {"pages_fetched": 2})
+    settings.JOB_DETAIL_CACHE_SECONDS = 0.01
+    time.sleep(0.02)
+    assert fetched() == 5  # the window passed
 
 
 def test_without_a_live_item_the_detail_falls_back_to_the_row(
