@@ -3,11 +3,12 @@
 Matching and ranking read only the stored, GIN-indexed vectors: `search_vector` (title A,
 text C) and `summary_vector` (summary B, apart so that a summary written later does not
 recompute the text's vector); nothing computes to_tsvector at query time. A page matches
-if either vector does (a BitmapOr of the two indexes) and ranks on both together. The
-user's text goes through websearch_to_tsquery, which accepts any input (unbalanced quotes,
-lone operators) without a syntax error. Snippets come from ts_headline, which re-parses
-the whole page text and is by far the costliest step, so it runs in a second query for
-the rows of the returned page alone, never for every match.
+if either vector does (a BitmapOr of the two indexes) and ranks on the sum of the two
+ranks. The user's text goes through websearch_to_tsquery, which accepts any input
+(unbalanced quotes, lone operators) without a syntax error. Snippets come from
+ts_headline, which re-parses the page text and is the costliest step after the ranking,
+so it runs in a second query for the rows of the returned page alone, never for every
+match, over the start of each page first.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
     SearchRank,
-    SearchVectorField,
 )
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
-from django.db.models.functions import Concat, Replace
+from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat, Left, Replace
 
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.readers import readable
 
 MAX_QUERY_LENGTH = 500
 SEARCH_CONFIG = "english"
+# The snippet is looked for in this many characters of the summary and text first: on
+# pages of 10 KB, 20 snippets cost 7.6 ms of PostgreSQL instead of 33.5.
+SNIPPET_WINDOW_CHARS = 3000
 # Private-use characters mark the matches in ts_headline's output; they are removed from
 # the document first, so every mark in the output is one ts_headline put there.
 _MARK_START = "\ue000"
@@ -79,11 +82,7 @@ def page_ranking(
         pages = pages.filter(is_canonical=True)
     if not include.noindex:
         pages = pages.filter(noindex=False)
-    return (
-        pages.annotate(rank=SearchRank(_both_vectors(), query))
-        .order_by("-rank", "id")
-        .values_list("id", "rank")
-    )
+    return pages.annotate(rank=_rank(query)).order_by("-rank", "id").values_list("id", "rank")
 
 
 def page_search(
@@ -103,12 +102,7 @@ def page_search(
     ranked = ranked[:limit]
     if not ranked:
         return SearchPage(hits=[], has_more=has_more)
-    rows = {
-        row["id"]: row
-        for row in Page.objects.filter(id__in=[page_id for page_id, _ in ranked])
-        .annotate(snippet=_headline(text))
-        .values("id", "url", "title", "scraping_id", "snippet")
-    }
+    rows = _rows_with_snippets([page_id for page_id, _ in ranked], text)
     # A page deleted (with its job) between the two queries is simply left out.
     hits = [
         SearchHit(
@@ -125,19 +119,40 @@ def page_search(
     return SearchPage(hits=hits, has_more=has_more)
 
 
-def _both_vectors() -> Func:
-    """search_vector || summary_vector: each keeps its weights (A, C; B)."""
+def _rank(query: SearchQuery) -> Func:
+    """The rank on each vector, added: each keeps its weights (A, C; B). Ranking
+    `search_vector || summary_vector` instead built the concatenation for every match
+    first: 2.4x the time on 5,000 matching pages of 10 KB of text."""
     return Func(
-        F("search_vector"),
-        F("summary_vector"),
+        SearchRank(F("search_vector"), query),
+        SearchRank(F("summary_vector"), query),
         template="(%(expressions)s)",
-        arg_joiner=" || ",
-        output_field=SearchVectorField(),
+        arg_joiner=" + ",
+        output_field=FloatField(),
     )
 
 
-def _headline(text: str) -> SearchHeadline:
+def _rows_with_snippets(page_ids: list[int], text: str) -> dict[int, dict[str, Any]]:
+    """The pages' rows with a snippet each: from the start of the summary and text first
+    (ts_headline's cost grows with the document), then from the whole document for the
+    pages whose match lies further on."""
+    columns = ("id", "url", "title", "scraping_id", "snippet")
+    pages = Page.objects.filter(id__in=page_ids)
+    rows = {
+        row["id"]: row
+        for row in pages.annotate(snippet=_headline(text, SNIPPET_WINDOW_CHARS)).values(*columns)
+    }
+    further = [page_id for page_id, row in rows.items() if _MARK_START not in row["snippet"]]
+    if further:
+        whole = pages.filter(id__in=further).annotate(snippet=_headline(text, None))
+        rows.update((row["id"], row) for row in whole.values(*columns))
+    return rows
+
+
+def _headline(text: str, window: int | None) -> SearchHeadline:
     document: Func = Concat("summary", Value("\n", output_field=TextField()), "text")
+    if window is not None:
+        document = Left(document, window)
     for mark in (_MARK_START, _MARK_STOP):
         document = Replace(document, Value(mark), Value(""))
     return SearchHeadline(

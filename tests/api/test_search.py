@@ -227,6 +227,19 @@ def test_the_snippet_is_escaped_html_with_the_matches_marked(
     assert "<" not in snippet.replace("<mark>", "").replace("</mark>", "")
 
 
+def test_a_match_far_into_a_long_page_still_gets_its_snippet(
+    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+) -> None:
+    """The snippet is looked for at the start of a page first, then in the whole page."""
+    job = make_job()
+    make_page(job, "http://example.com/early", text="the kestrel hovers " + "filler " * 2000)
+    make_page(job, "http://example.com/late", text="filler " * 2000 + "the kestrel hovers")
+    snippets = {hit["page"]["url"]: hit["snippet"] for hit in search(api, "kestrel")["results"]}
+    assert set(snippets) == {"http://example.com/early", "http://example.com/late"}
+    for snippet in snippets.values():
+        assert "<mark>kestrel</mark> hovers" in snippet
+
+
 # --- Pages of results ----------------------------------------------------------------------
 
 
