@@ -463,6 +463,7 @@ def run_isidorus(
     phase.pages = outcomes.get("fetched", 0)
     phase.cpu = meter.seconds()
     phase.machine_busy = meter.machine_busy
+    phase.notes.append(_peak_rss_note(meter.peak_rss(), list(workers)))
     served = served_between(served_before, server.snapshot())
     rows = {
         "pages": sum(outcomes.values()),
@@ -590,6 +591,18 @@ def _enrichment_note(job_id: str, item: dict[str, Any]) -> str:
         f"enrichment: on (offline defaults); job {item.get('status')}, pages summarised "
         f"{summarised}, image rows by outcome {images}"
     )
+
+
+def _peak_rss_note(peaks: dict[str, tuple[int, int]], stages: list[str]) -> str:
+    """Each worker's largest process (issue 15: every Isidorus process under 250 MB)."""
+    parts = []
+    largest = 0
+    for stage in stages:
+        peak, processes = peaks.get(f"{stage} worker (+pool)", (0, 0))
+        largest = max(largest, peak)
+        parts.append(f"{stage} {peak / 2**20:.0f} MB (largest of {processes})")
+    verdict = "under" if largest < 250 * 2**20 else "NOT under"
+    return f"peak RSS per process (VmHWM): {', '.join(parts)}; {verdict} 250 MB"
 
 
 def _redis_memory_note(job_id: str, before: int, peak: int, end: int) -> str:

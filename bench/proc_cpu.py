@@ -65,6 +65,19 @@ def _cpu(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def _peak_rss(process: psutil.Process) -> int:
+    """The process's peak resident set since it started (the kernel's VmHWM), in bytes:
+    a spike between two samples still counts."""
+    try:
+        with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _busy(times: psutil._common.scputimes) -> float:
     # guest time is already inside user time, and idle/iowait are not work.
     names = ("user", "nice", "system", "irq", "softirq", "steal")
@@ -76,6 +89,7 @@ class _Group:
     finder: Finder
     baseline: dict[tuple[int, float], float] = field(default_factory=dict)
     latest: dict[tuple[int, float], float] = field(default_factory=dict)
+    peak_rss: dict[tuple[int, float], int] = field(default_factory=dict)  # bytes
 
 
 class CpuMeter:
@@ -112,6 +126,7 @@ class CpuMeter:
                     if baseline:
                         group.baseline[key] = value
                     group.latest[key] = value
+                    group.peak_rss[key] = max(group.peak_rss.get(key, 0), _peak_rss(process))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -133,6 +148,14 @@ class CpuMeter:
         end = psutil.cpu_times()
         assert self._machine_start is not None
         self.machine_busy = _busy(end) - _busy(self._machine_start)
+
+    def peak_rss(self) -> dict[str, tuple[int, int]]:
+        """Per group: (the largest peak RSS of one of its processes in bytes, processes)."""
+        with self._lock:
+            return {
+                name: (max(group.peak_rss.values(), default=0), len(group.peak_rss))
+                for name, group in self.groups.items()
+            }
 
     def seconds(self) -> dict[str, float]:
         with self._lock:
