@@ -288,6 +288,23 @@ def redis_used_memory() -> int:
     return int(get_redis().info("memory")["used_memory"])
 
 
+# MEMORY STATS fields that add up to most of the server's used memory.
+REDIS_MEMORY_PARTS = (
+    "keys.count",
+    "dataset.bytes",
+    "overhead.total",
+    "clients.normal",
+    "lua.caches",
+)
+
+
+def redis_memory_stats() -> dict[str, int]:
+    from isidorus.integrations.redis_client import get_redis
+
+    stats = get_redis().memory_stats()
+    return {name: int(float(stats[name])) for name in REDIS_MEMORY_PARTS if name in stats}
+
+
 def job_redis_footprint(job_id: str) -> tuple[int, int]:
     """(bytes of the job's own Redis keys by MEMORY USAGE, URLs it has seen)."""
     from isidorus import job_state
@@ -422,6 +439,7 @@ def run_isidorus(
     emulators_before = emulator_log_sizes()
     served_before = server.snapshot()
     memory_before = redis_memory_peak = redis_used_memory()
+    stats_before = redis_memory_stats()
     log(f"crawl: depth {depth}, max_pages {args.pages}, batch {args.batch_size}")
     with CpuMeter(groups) as meter:
         started_at = time.monotonic()
@@ -453,6 +471,7 @@ def run_isidorus(
                 failed_task(run_dir)
         phase.seconds = time.monotonic() - started_at
     memory_end = redis_used_memory()
+    stats_end = redis_memory_stats()
     stop_profilers(started, profilers, run_dir)
     if not item or item.get("status") not in TERMINAL:
         raise RuntimeError(f"job {job_id} not terminal after {args.timeout}s: {item}")
@@ -516,6 +535,7 @@ def run_isidorus(
             "enrichment: off (summarize=False, describe_images=False: no image or summary tasks)"
         ),
         _redis_memory_note(job_id, memory_before, redis_memory_peak, memory_end),
+        _redis_memory_parts_note(stats_before, stats_end),
     ]
     if args.whatif:
         phase.notes.append(
@@ -603,6 +623,14 @@ def _peak_rss_note(peaks: dict[str, tuple[int, int]], stages: list[str]) -> str:
         parts.append(f"{stage} {peak / 2**20:.0f} MB (largest of {processes})")
     verdict = "under" if largest < 250 * 2**20 else "NOT under"
     return f"peak RSS per process (VmHWM): {', '.join(parts)}; {verdict} 250 MB"
+
+
+def _redis_memory_parts_note(before: dict[str, int], end: dict[str, int]) -> str:
+    """Where the server's used memory went between the crawl's start and its end."""
+    parts = ", ".join(
+        f"{name} {end.get(name, 0) - before.get(name, 0):+,}" for name in REDIS_MEMORY_PARTS
+    )
+    return f"redis MEMORY STATS, end minus start: {parts}"
 
 
 def _redis_memory_note(job_id: str, before: int, peak: int, end: int) -> str:
