@@ -360,6 +360,19 @@ def test_a_parents_duplicate_count_is_pinned_while_its_item_is_open_then_cleared
     assert redis_clean.hgetall(key(job_id, "dups")) == {}
 
 
+def test_a_parent_admitting_for_the_first_time_reads_no_markers(
+    job_id: str, redis_clean: Any
+) -> None:
+    """Only a parent whose item has a pinned count (it admitted before: a redelivery) can
+    be the one a child's open payload names; a first admission's duplicates are plain."""
+    tally = [DuplicateTally("parent", "page:parent", 0)]
+    job_state.open_new(job_id, {"page:parent": {"u": PARENT_URL, "d": 0}})
+    admit(job_id, link("a"))  # as if "parent" had admitted it, with no tally pinned
+    assert counted(job_id, [link("a")], tally).codes == [job_state.Code.DUPLICATE]
+    # Pinned now: the same parent offering it again is a redelivery.
+    assert counted(job_id, [link("a")], tally).codes == [job_state.Code.REPUBLISH]
+
+
 def test_links_offered_and_counted_before_count_no_duplicates(job_id: str) -> None:
     admit(job_id, link("taken", parent="other"))
     admission = counted(

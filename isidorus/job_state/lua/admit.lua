@@ -26,6 +26,22 @@ for start = 1, #fps, 4000 do
     if value then known[fps[index]] = value end
   end
 end
+-- A parent none of whose items has a pinned duplicate count (below) admits for the first
+-- time: no child's open payload can name it yet, so its duplicates need no marker reads
+-- (two HGETs each, most of a large crawl's admission). A parent without a tally line is
+-- always read for.
+local first_time = {}
+for line in string.gmatch(ARGV[6], '[^\n]+') do
+  local parent, item = string.match(line, '^([^\t]*)\t([^\t]*)\t')
+  if first_time[parent] == nil then first_time[parent] = true end
+  if redis.call('HEXISTS', dups, item) == 1 then first_time[parent] = false end
+end
+-- Built only for the candidates that store one (most are duplicates).
+local function payload(parent, depth, parent_url, url)
+  local by = ''
+  if parent ~= '' then by = '"by":"' .. parent .. '",' end
+  return '{' .. by .. '"d":' .. depth .. ',"p":' .. parent_url .. ',"u":' .. url .. '}'
+end
 local function remember(fp, value)
   redis.call('HSET', seen, fp, value)
   known[fp] = value
@@ -33,9 +49,6 @@ end
 for _, line in ipairs(lines) do
   local fp, depth, kind, parent, url, parent_url = string.match(
     line, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
-  local by = ''
-  if parent ~= '' then by = '"by":"' .. parent .. '",' end
-  local payload = '{' .. by .. '"d":' .. depth .. ',"p":' .. parent_url .. ',"u":' .. url .. '}'
   local item = ITEM.PAGE .. fp
   local current = known[fp]
   local code = C.DUPLICATE
@@ -59,23 +72,23 @@ for _, line in ipairs(lines) do
       redis.call('INCR', budget)
       if redis.call('INCR', quota) == 1 then redis.call('EXPIRE', quota, quota_ttl) end
       remember(fp, depth)
-      redis.call('HSET', open, item, payload)
+      redis.call('HSET', open, item, payload(parent, depth, parent_url, url))
       code = C.ADMITTED
     end
   elseif tonumber(current) and tonumber(depth) < tonumber(current) then
     remember(fp, depth)
-    if redis.call('HEXISTS', open, item) == 1 then redis.call('HSET', open, item, payload) end
+    if redis.call('HEXISTS', open, item) == 1 then redis.call('HSET', open, item, payload(parent, depth, parent_url, url)) end
     code = C.SHORTER
     if tonumber(depth) < max_depth then
       -- A shorter path may bring this page's links within the depth limit: re-expand it.
-      redis.call('HSET', open, ITEM.EXPAND .. fp .. ':' .. depth, payload)
+      redis.call('HSET', open, ITEM.EXPAND .. fp .. ':' .. depth, payload(parent, depth, parent_url, url))
       code = C.EXPAND
     end
   elseif current == SEEN.REFUSED .. parent then
     code = C.LIMIT
   elseif current == SEEN.QUOTA .. parent then
     code = C.QUOTA
-  elseif parent ~= '' then
+  elseif parent ~= '' and not first_time[parent] then
     local marker = '"by":"' .. parent .. '"'
     local open_payload = redis.call('HGET', open, item)
     local expand_payload = redis.call('HGET', open, ITEM.EXPAND .. fp .. ':' .. depth)
