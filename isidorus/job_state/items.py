@@ -42,7 +42,8 @@ EXPAND = ItemKind(
     name="expand",
     names="<url fingerprint>:<depth>",
     opened_by="admission, when a shorter path reaches a page already admitted (code E)",
-    closed_by="the writer, after the skipped rows of the re-followed links commit",
+    closed_by="the writer, after the skipped rows of the re-followed links commit; or with "
+    "the page's own write batch, when its scrape's admission came after the item opened",
     recovers_by="the same parent's redelivery re-publishes it (code X); the reaper; "
     "`expand_staging_lost` / `expand_poison` counters when its work is lost",
 )
