@@ -50,7 +50,7 @@ class _Expansion:
     fingerprint: str
 
 
-def expands_subsumed(job_id: str, job: JobConfig, entries: list[PageEntry]) -> list[str]:
+def expands_subsumed(job: JobConfig, entries: list[PageEntry]) -> list[str]:
     """The open expand items of pages about to be scraped (`entries`, at their depth from
     the claim) that this scrape makes moot: an `expand:<fp>:<e>` re-offers the page's links
     at e + 1, and the scrape offers them at the page's depth + 1, no deeper (the claim read
@@ -65,7 +65,7 @@ def expands_subsumed(job_id: str, job: JobConfig, entries: list[PageEntry]) -> l
         for entry in entries
         for depth in range(entry.depth, job.depth)
     ]
-    opened = job_state.which_open(job_id, candidates)
+    opened = job_state.which_open(job.id, candidates)
     return [item for item in candidates if item in opened]
 
 

@@ -296,7 +296,7 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
     with cpu_step("scraper: admit (scope, robots, Redis admission)"):
         # Read before the admission: each of these was opened before this scrape offers
         # the page's links at its depth or shorter (services/expand.py).
-        expands_done = expands_subsumed(job_id, job, [o.entry for o in outcomes])
+        expands_done = expands_subsumed(job, [o.entry for o in outcomes])
         found = discover(job, [source for source in sources if source.links])
     # Each page carries its own duplicate links: they count once, with its row.
     for outcome, record in zip(outcomes, records, strict=True):
