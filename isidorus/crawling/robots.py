@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from isidorus.crawling.percent import normalize_percent_encoding
+from isidorus.crawling.urls import split_url
 
 MAX_ROBOTS_BYTES = 500 * 1024
 MAX_SITEMAP_LINES = 50
@@ -219,7 +219,7 @@ def _match_target(url_or_path: str) -> str:
         target = url_or_path.partition("#")[0]
     else:
         try:
-            parts = urlsplit(url_or_path)
+            parts = split_url(url_or_path)
         except ValueError:
             return "/"
         if parts.scheme or parts.netloc:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Literal, NamedTuple
 
 import tldextract
+
+from isidorus.crawling.urls import split_url
 
 Scope = Literal["host", "domain", "prefix"]
 SCOPES: tuple[Scope, ...] = ("host", "domain", "prefix")
@@ -61,7 +61,7 @@ def in_scope(url: str, start_url: str, scope: Scope) -> bool:
     Cached: a site's pages link to the same URLs over and over (menus, footers), and each
     discovered link is checked both for its row and for admission."""
     candidate = _Location.parse(url)
-    start = _Location.parse(start_url)
+    start = _start_location(start_url)
     if candidate is None or start is None:
         return False
     if scope == "host":
@@ -124,8 +124,7 @@ def validate_patterns(patterns: list[str]) -> list[str]:
     return errors
 
 
-@dataclass(frozen=True)
-class _Location:
+class _Location(NamedTuple):  # a tuple: built for every link checked, so cheap to make
     scheme: str
     netloc: str
     host: str
@@ -134,7 +133,7 @@ class _Location:
     @classmethod
     def parse(cls, url: str) -> _Location | None:
         try:
-            parts = urlsplit(url)
+            parts = split_url(url)
         except ValueError:
             return None
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -143,7 +142,10 @@ class _Location:
         host = (
             netloc[: netloc.find("]") + 1] if netloc.startswith("[") else netloc.partition(":")[0]
         )
-        return cls(scheme=parts.scheme, netloc=netloc, host=host, path=parts.path or "/")
+        return cls(parts.scheme, netloc, host, parts.path or "/")
+
+
+_start_location = lru_cache(maxsize=256)(_Location.parse)
 
 
 def _is_ip_address(host: str) -> bool:

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
 import idna
@@ -59,6 +60,34 @@ def canonicalize(
 def url_fingerprint(canonical_url: str) -> str:
     """The sha1 hex digest of a canonical URL: a stable id (`page:<fingerprint>`)."""
     return hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()
+
+
+class UrlParts(NamedTuple):
+    scheme: str
+    netloc: str
+    path: str
+    query: str
+
+
+# A plain http(s) URL as `canonicalize` writes them: printable ASCII without spaces, no
+# userinfo and no brackets in the netloc. Anything else goes through urlsplit.
+_PLAIN_HTTP_URL = re.compile(
+    r"(https?)://([^/?#@\[\]\x00-\x20\x7f-\U0010ffff]+)"
+    r"((?:/[^?#\x00-\x20\x7f-\U0010ffff]*)?)(?:\?([^#\x00-\x20\x7f-\U0010ffff]*))?"
+    r"(?:#[^\x00-\x20\x7f-\U0010ffff]*)?"
+)
+
+
+def split_url(url: str) -> UrlParts:
+    """urlsplit's scheme, netloc, path and query, with one regular expression for plain
+    http(s) URLs: admission checks every discovered link's scope and robots rules, and
+    urlsplit was most of that cost. Raises ValueError where urlsplit does."""
+    plain = _PLAIN_HTTP_URL.fullmatch(url)
+    if plain is not None:
+        scheme, netloc, path, query = plain.groups()
+        return UrlParts(scheme, netloc, path, query or "")
+    parts = urlsplit(url)
+    return UrlParts(parts.scheme, parts.netloc, parts.path, parts.query)
 
 
 def normalize_host(host: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import time
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from isidorus import job_state
 from isidorus.crawling.robots import RobotsRules, rules_for_status
+from isidorus.crawling.urls import split_url
 from isidorus.integrations.http_fetch import FetchLimits, fetch
 
 ROBOTS_TYPES = frozenset({"text/plain", "text/html", "application/octet-stream", ""})
@@ -18,7 +18,7 @@ LOCK_SECONDS = 30
 
 
 def origin_of(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 

@@ -47,19 +47,23 @@ class LinkSource:
 
 
 # skip_reason depends only on the job's fixed options and the URL (robots.txt is stored
-# once per job and host), and a site's pages repeat the same links: a per-process memo.
+# once per job and host), and a site's pages repeat the same links: a per-process memo in
+# two generations, so that filling it keeps the URLs still in use (those read again since
+# the last turn) instead of forgetting every URL at once.
 _skip_reasons: dict[tuple[str, str], str | None] = {}
-_SKIP_REASONS_LIMIT = 1 << 16
+_skip_reasons_before: dict[tuple[str, str], str | None] = {}
+_SKIP_REASONS_LIMIT = 1 << 15
 
 
 def skip_reason(job: JobConfig, url: str) -> str | None:
     """Why a discovered URL is recorded as skipped rather than fetched (None: fetch it)."""
+    global _skip_reasons, _skip_reasons_before
     key = (job.id, url)
     if key in _skip_reasons:
         return _skip_reasons[key]
-    reason = _skip_reason(job, url)
+    reason = _skip_reasons_before[key] if key in _skip_reasons_before else _skip_reason(job, url)
     if len(_skip_reasons) >= _SKIP_REASONS_LIMIT:
-        _skip_reasons.clear()
+        _skip_reasons_before, _skip_reasons = _skip_reasons, {}
     _skip_reasons[key] = reason
     return reason
 

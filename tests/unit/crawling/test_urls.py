@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from isidorus.crawling.urls import MAX_URL_LENGTH, canonicalize, normalize_host, url_fingerprint
+from isidorus.crawling.urls import (
+    MAX_URL_LENGTH,
+    canonicalize,
+    normalize_host,
+    split_url,
+    url_fingerprint,
+)
 
 PAGE = "http://example.com/dir/page.html"
 
@@ -267,3 +275,48 @@ def test_url_like_input_canonicalizes_to_a_stable_plain_ascii_url(
         assert " " not in result
         assert len(result) <= MAX_URL_LENGTH
         assert canonicalize(result) == result
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/a/b.html",
+        "https://example.com:8443/p;params?q=1&r=2#frag",
+        "http://example.com",
+        "http://example.com?q",
+        "http://example.com#top",
+        "http://example.com/?",
+        "http://user:pw@example.com/secret",
+        "http://[::1]:8080/v6",
+        "HTTP://Example.com/Upper",
+        "ftp://example.com/file",
+        "http://exa mple.com/space",
+        "http://example.com/caf\u00e9",
+        " http://example.com/leading-space",
+        "http://example.com/tab\there",
+        "/relative/path?x=1",
+        "mailto:someone@example.com",
+        "http:///no-host",
+        "http://example.com//double//slashes",
+    ],
+)
+def test_split_url_answers_as_urlsplit(url: str) -> None:
+    parts = urlsplit(url)
+    assert split_url(url) == (parts.scheme, parts.netloc, parts.path, parts.query)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "HTTP://", "http:/", ""]),
+    st.text(alphabet="ab.:@[]1-", max_size=12),
+    st.text(alphabet="/a%?#;=& \u00e9", max_size=20),
+)
+def test_split_url_matches_urlsplit_on_arbitrary_input(scheme: str, host: str, rest: str) -> None:
+    url = scheme + host + rest
+    try:
+        expected = urlsplit(url)
+    except ValueError as error:
+        with pytest.raises(ValueError, match=re.escape(str(error))):
+            split_url(url)
+        return
+    assert split_url(url) == (expected.scheme, expected.netloc, expected.path, expected.query)
