@@ -126,7 +126,7 @@ _CACHED_URL_LENGTH = 512
 
 @lru_cache(maxsize=1 << 15)
 def _canonical_absolute(cleaned: str, max_length: int) -> str | None:
-    parts = urlsplit(cleaned)
+    parts = split_url(cleaned)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         return None
@@ -282,7 +282,7 @@ def _parse_ipv4_number(part: str) -> int | None:
 
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 section 5.2.4, for a path that is empty or starts with '/'."""
-    if "." not in path:
+    if "/." not in path:  # a "." or ".." segment follows a slash; "page.html" has none
         return path
     segments = path.split("/")[1:]
     kept: list[str] = []

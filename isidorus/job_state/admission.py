@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from isidorus.job_state.codes import Admission as Code
 from isidorus.job_state.keys import job_key, tombstone_key
@@ -15,8 +15,7 @@ from isidorus.job_state.lifecycle import JobStateLost
 from isidorus.job_state.scripts import run
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: one is built for every discovered link
     fingerprint: str
     depth: int
     fetch: bool  # False: recorded as skipped, never fetched

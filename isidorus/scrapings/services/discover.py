@@ -49,10 +49,11 @@ class LinkSource:
 # skip_reason depends only on the job's fixed options and the URL (robots.txt is stored
 # once per job and host), and a site's pages repeat the same links: a per-process memo in
 # two generations, so that filling it keeps the URLs still in use (those read again since
-# the last turn) instead of forgetting every URL at once.
+# the last turn) instead of forgetting every URL at once. A generation holds every URL of
+# a 50,000-page site (12 MB); a larger crawl holds two at most.
 _skip_reasons: dict[tuple[str, str], str | None] = {}
 _skip_reasons_before: dict[tuple[str, str], str | None] = {}
-_SKIP_REASONS_LIMIT = 1 << 15
+_SKIP_REASONS_LIMIT = 1 << 16
 
 
 def skip_reason(job: JobConfig, url: str) -> str | None:
