@@ -42,6 +42,9 @@ class Admission:
     duplicates: dict[str, int]  # parent item -> its duplicate links, as first counted
 
 
+_CODES = {code.value: code for code in Code}
+
+
 def _json_string(value: str) -> str:
     """`json.dumps(value)`, without its cost for the plain ASCII of canonical URLs."""
     if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
@@ -116,6 +119,6 @@ def admit_counted(
         raise JobStateLost(job_id)
     codes, pinned = result
     return Admission(
-        [Code(code) for code in codes],
+        [_CODES[code] for code in codes],
         {tally.item: int(count) for tally, count in zip(tallies, pinned, strict=True)},
     )

@@ -399,3 +399,8 @@ def test_the_scripts_use_only_the_codes_defined_once_in_python() -> None:
     admit = source("admit")
     used = set(re.findall(r"\bC\.([A-Z_]+)", admit))
     assert used == {code.name for code in job_state.Code}
+
+
+def test_a_candidates_code_is_one_letter_so_the_script_returns_them_as_one_string() -> None:
+    whole_call = {job_state.Code.BURIED, job_state.Code.LOST}
+    assert all(len(code.value) == 1 for code in job_state.Code if code not in whole_call)

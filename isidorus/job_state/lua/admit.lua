@@ -118,4 +118,5 @@ for line in string.gmatch(ARGV[6], '[^\n]+') do
   redis.call('HSETNX', dups, item, total)
   pinned[#pinned + 1] = redis.call('HGET', dups, item)
 end
-return {codes, pinned}
+-- The codes as one string (each is one letter): one reply to parse, not one per candidate.
+return {table.concat(codes), pinned}

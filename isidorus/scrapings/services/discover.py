@@ -100,7 +100,9 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     and pages of one site share most of their links.
     """
     candidates: list[job_state.Candidate] = []
-    entries: list[tuple[PageEntry, str | None]] = []  # with the reason to skip it, if any
+    # (url, depth, parent url, the reason to skip it if any): a PageEntry is made only for
+    # the few that are not duplicates.
+    entries: list[tuple[str, int, str, str | None]] = []
     tallies: list[job_state.DuplicateTally] = []
     offered: set[tuple[str, int]] = set()
     found = Discovery()
@@ -127,7 +129,7 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
                     parent_fingerprint=parent_fp,
                 )
             )
-            entries.append((PageEntry(url, depth, parent.url), reason))
+            entries.append((url, depth, parent.url, reason))
         tallies.append(
             job_state.DuplicateTally(parent_fp, source.item, dropped, source.count_duplicates)
         )
@@ -143,7 +145,10 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     )
     found.duplicates_of = admission.duplicates
     codes = admission.codes
-    for code, (entry, reason) in zip(codes, entries, strict=True):
+    for code, (url, depth, parent_url, reason) in zip(codes, entries, strict=True):
+        if code == job_state.Code.DUPLICATE or code == job_state.Code.SHORTER:
+            continue
+        entry = PageEntry(url, depth, parent_url)
         if code in (job_state.Code.ADMITTED, job_state.Code.REPUBLISH):
             found.to_fetch.append(entry)
         elif code in (job_state.Code.EXPAND, job_state.Code.REPUBLISH_EXPAND):
