@@ -119,6 +119,32 @@ def _canonicalize(url: str, base: str | None, max_length: int) -> str | None:
     return _canonical_absolute.__wrapped__(cleaned, max_length)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# A URL `_canonical_absolute` would return unchanged: lowercase http(s); a lowercase host
+# whose last label starts with a letter (so no IP address in another spelling) or a plain
+# dotted quad; no userinfo; a port without leading zeros; a path of characters that need no
+# percent-encoding; no query, no fragment. (Dot segments and default ports are checked
+# after the match.) Most links of a crawl are already in this form; on a large site most
+# of them are seen only a few times and miss the memo, so its misses must be cheap too.
+_CANONICAL_ALREADY = re.compile(
+    rf"https?://(?:(?:[a-z0-9_-]+\.)*[a-z_-][a-z0-9_-]*|(?:{_OCTET}\.){{3}}{_OCTET})"
+    r"(:[1-9][0-9]{0,4})?/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*"
+)
+
+
+def _is_canonical_already(url: str, max_length: int) -> bool:
+    if len(url) > max_length or "/." in url:
+        return False
+    match = _CANONICAL_ALREADY.fullmatch(url)
+    if match is None:
+        return False
+    port = match.group(1)
+    if port is None:
+        return True
+    number = int(port[1:])
+    return number <= 65535 and number != DEFAULT_PORTS[url[: url.index(":")]]
+
+
 # A site's pages link to the same URLs again and again (menus, footers, related lists),
 # so canonical forms are memoised per process, for URLs of ordinary length only.
 _CACHED_URL_LENGTH = 512
@@ -126,6 +152,8 @@ _CACHED_URL_LENGTH = 512
 
 @lru_cache(maxsize=1 << 15)
 def _canonical_absolute(cleaned: str, max_length: int) -> str | None:
+    if _is_canonical_already(cleaned, max_length):
+        return cleaned
     parts = split_url(cleaned)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from isidorus.crawling import urls
 from isidorus.crawling.urls import (
     MAX_URL_LENGTH,
     canonicalize,
@@ -320,3 +321,25 @@ def test_split_url_matches_urlsplit_on_arbitrary_input(scheme: str, host: str, r
             split_url(url)
         return
     assert split_url(url) == (expected.scheme, expected.netloc, expected.path, expected.query)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://"]),
+    st.sampled_from(["ex.com", "a.b-c", "127.0.0.1", "127.1", "0x7f.1", "1.2.3.a", "x_y", "a."]),
+    st.sampled_from(["", ":80", ":443", ":8080", ":065", ":65536"]),
+    st.text(alphabet="/ab.%~!$&'()*+,;=:@-_Z09?#", max_size=16),
+)
+def test_a_url_taken_as_canonical_already_is_what_the_full_canonicalisation_gives(
+    scheme: str, host: str, port: str, path: str
+) -> None:
+    url = f"{scheme}{host}{port}/{path}"
+    if urls._is_canonical_already(url, MAX_URL_LENGTH):
+        assert urls._canonical_absolute.__wrapped__(url, MAX_URL_LENGTH) == url
+
+
+def test_the_plain_links_of_a_site_take_the_short_way() -> None:
+    for url in ("http://127.0.0.1:8000/docs/page-1.html", "https://example.com/a/b"):
+        assert urls._is_canonical_already(url, MAX_URL_LENGTH)
+    for url in ("http://example.com:80/", "http://127.1/", "http://a/b/../c", "http://a/?q"):
+        assert not urls._is_canonical_already(url, MAX_URL_LENGTH)
