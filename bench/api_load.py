@@ -16,10 +16,11 @@ crawl runs at full speed, then the server's saturation rate.
    `--clients` clients for `--seconds`, each sending `--rate` requests a second on a fixed
    schedule (open loop, as wrk2's -R: a request's latency counts from when it was due,
    so a slow answer that delays the next one is charged to it, not hidden). Each client
-   cycles through the job's detail, the next page of its pages list (following the
-   cursor, from the start again at the end) and a search of the job's pages for a word
-   of the site. The crawl's pages/s during the load window is printed beside its rate
-   over the whole job.
+   cycles through `--endpoints`: the job's detail, the next page of its pages list
+   (following the cursor, from the start again at the end) and a search of the job's
+   pages for a word of the site. The same load runs `--warmup-seconds` first, not
+   recorded (as wrk2's calibration), so the figures are the warm server's. The crawl's
+   pages/s during the load window is printed beside its rate over the whole job.
 3. After the crawl: `--saturation-clients` closed-loop clients send the same mix back to
    back for `--saturation-seconds`: the requests a second the server sustains on this
    machine with nothing else running, and the latencies at that rate.
@@ -83,6 +84,7 @@ class Client:
     headers: dict[str, str]
     job_id: str
     words: list[str]
+    endpoints: tuple[str, ...] = ENDPOINTS
     turn: int = 0
     cursor_path: str = ""
     samples: list[Sample] = field(default_factory=list)
@@ -116,7 +118,7 @@ class Client:
         return "", json.loads(body)
 
     def next_endpoint(self) -> str:
-        endpoint = ENDPOINTS[self.turn % len(ENDPOINTS)]
+        endpoint = self.endpoints[self.turn % len(self.endpoints)]
         self.turn += 1
         return endpoint
 
@@ -248,13 +250,28 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rate", type=float, default=2.0, help="requests a second per client")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the load")
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=5.0,
+        help="the same load first, not recorded (as wrk2's calibration): each server thread "
+        "has opened its database connection before the measured window",
+    )
     parser.add_argument("--saturation-clients", type=int, default=16)
     parser.add_argument("--saturation-seconds", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument(
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help="the endpoints each client cycles through, comma-separated (to see what slows what)",
+    )
+    parser.add_argument(
         "--worker-nice", type=int, default=10, help="nice value of the crawl's workers"
     )
     args = parser.parse_args()
+    endpoints = tuple(name.strip() for name in args.endpoints.split(","))
+    if unknown := set(endpoints) - set(ENDPOINTS):
+        parser.error(f"unknown endpoints {sorted(unknown)}; choose from {ENDPOINTS}")
 
     from tests.support.api_server import api_server
 
@@ -294,15 +311,15 @@ def main() -> int:
 
             def clients(count: int) -> list[Client]:
                 return [
-                    Client(api.origin, {"X-API-Key": raw_key}, job_id, words) for _ in range(count)
+                    Client(api.origin, {"X-API-Key": raw_key}, job_id, words, endpoints)
+                    for _ in range(count)
                 ]
 
             log(
-                f"load: {args.clients} clients x {args.rate:g} requests/s for {args.seconds:g} s; "
+                f"load: {args.clients} clients x {args.rate:g} requests/s for {args.seconds:g} s "
+                f"after {args.warmup_seconds:g} s of warm-up; "
                 f"crawl workers at nice {args.worker_nice}"
             )
-            before = pages_written(job_id)
-            until = time.monotonic() + args.seconds
             load = clients(args.clients)
             for number, client in enumerate(load):
                 client.turn = number  # clients start on different endpoints
@@ -312,6 +329,12 @@ def main() -> int:
                 offset = index / (len(load) * args.rate)
                 open_loop(client, args.rate, until, offset)
 
+            until = time.monotonic() + args.warmup_seconds
+            run_clients(load, paced)
+            for client in load:
+                client.samples.clear()
+            before = pages_written(job_id)
+            until = time.monotonic() + args.seconds
             samples = run_clients(load, paced)
             during = (pages_written(job_id) - before) / args.seconds
             item = wait_terminal(job_id, args.timeout)

@@ -209,6 +209,9 @@ JOB_ITEM_RETENTION_DAYS = env_int("ISIDORUS_JOB_ITEM_RETENTION_DAYS", 30, minimu
 # A running job's detail is read from DynamoDB and Redis at most this often per API
 # process; polls in between get that read, unless the job's row changed (0: every time).
 JOB_DETAIL_CACHE_SECONDS = env_float("ISIDORUS_JOB_DETAIL_CACHE_SECONDS", 1.0, minimum=0)
+# Past that, a poll gets the last read at once while the process reads again in the
+# background, if that read is younger than this (0: the poll waits for the new read).
+JOB_DETAIL_STALE_SECONDS = env_float("ISIDORUS_JOB_DETAIL_STALE_SECONDS", 10.0, minimum=0)
 
 # --- SQS / Celery -------------------------------------------------------------------
 # The visibility timeout must exceed the longest task (hard time limit below), or a

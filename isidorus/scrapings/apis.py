@@ -231,11 +231,11 @@ class PageListApi(OwnerApiView):
         filters.is_valid(raise_exception=True)
         fields = selected_fields(request.query_params.get("fields"), PageSerializer)
         paginator = PageCursorPagination()
-        pages = paginator.paginate_queryset(
-            page_list(job=job, **filters.validated_data), request, view=self
+        # The rows are PageSerializer's fields with their values as the API answers them.
+        rows = paginator.paginate_queryset(
+            page_list(job=job, fields=fields, **filters.validated_data), request, view=self
         )
-        data = PageSerializer(pages, many=True, context={"fields": fields}).data
-        return paginator.get_paginated_response(data)
+        return paginator.get_paginated_response(rows)
 
 
 class PageDetailApi(OwnerApiView):

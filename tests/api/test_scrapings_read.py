@@ -20,6 +20,7 @@ from isidorus.integrations.job_table import (
     job_item_mark_running,
 )
 from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
+from isidorus.scrapings.serializers import PageSerializer
 
 pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
@@ -202,8 +203,39 @@ def test_a_running_jobs_detail_is_read_once_a_second_unless_its_row_changes(
     assert fetched() == 3  # the row changed: read again
     job_item_add_counters_once(job_id, "batch-2", {"pages_fetched": 2})
     settings.JOB_DETAIL_CACHE_SECONDS = 0.01
+    settings.JOB_DETAIL_STALE_SECONDS = 0  # no answer from the last read past the window
     time.sleep(0.02)
     assert fetched() == 5  # the window passed
+
+
+def test_past_the_window_a_poll_gets_the_last_read_at_once_while_it_is_read_again(
+    api: APIClient, make_job: Callable[..., Scraping], live_items: list[str], settings: Any
+) -> None:
+    settings.JOB_DETAIL_CACHE_SECONDS = 0.2
+    settings.JOB_DETAIL_STALE_SECONDS = 60
+    job = make_job()
+    job_id = str(job.pk)
+    live_items.append(job_id)
+    job_item_create(
+        job_id=job_id, owner_id=job.owner_id, url=job.url, depth=1, created_at=T0.isoformat()
+    )
+    job_item_mark_running(job_id)
+
+    def fetched() -> int:
+        return int(api.get(f"{SCRAPINGS_URL}{job_id}/").json()["counters"]["fetched"])
+
+    assert fetched() == 0
+    job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
+    time.sleep(0.25)
+    assert fetched() == 0  # the last read, answered while the stores are read again
+    deadline = time.monotonic() + 10
+    while fetched() != 3:  # the background read lands
+        assert time.monotonic() < deadline, "the detail was never read again"
+        time.sleep(0.05)
+    job_item_add_counters_once(job_id, "batch-2", {"pages_fetched": 2})
+    settings.JOB_DETAIL_STALE_SECONDS = 0.2
+    time.sleep(0.25)
+    assert fetched() == 5  # too old to answer from: the poll waited for the new read
 
 
 def test_without_a_live_item_the_detail_falls_back_to_the_row(
@@ -338,6 +370,21 @@ def test_the_page_list_returns_only_the_fields_asked_for(
     assert response.json()["results"] == [
         {"id": page.pk, "url": "http://example.com/", "summary": "About home."}
     ]
+
+
+def test_the_page_list_rows_are_what_the_page_serializer_makes_of_each_page(
+    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+) -> None:
+    """The list answers database rows as they are (no serializer runs for them): a field
+    whose stored value is not its JSON form (a date, a UUID) would have to be added here."""
+    job = make_job()
+    make_page(job, "http://example.com/", status_code=200, title="Home", summary="About.")
+    make_page(job, "http://example.com/gone", depth=1, outcome="failed", reason="http_4xx")
+    make_page(job, "http://example.com/twin", canonical_url="http://example.com/", noindex=True)
+    listed = api.get(f"{SCRAPINGS_URL}{job.pk}/pages/").json()["results"]
+    pages = Page.objects.filter(scraping=job).order_by("id")
+    assert listed == PageSerializer(pages, many=True, context={"fields": frozenset()}).data
+    assert [list(row) for row in listed] == [list(PageSerializer.Meta.fields)] * 3
 
 
 @pytest.mark.parametrize("fields", ["url,colour", "content_markdown", ","])
