@@ -53,7 +53,7 @@ _PAGE = {
     "status_code": 200, "title": "Installing Larkspur", "depth": 1, "parent_url": f"{ORIGIN}/",
     "outcome": "fetched", "reason": "", "content_source": "main",
     "summary": "Larkspur runs on any system with Python 3.10 or newer.",
-    "summary_model": "offline/extractive", "summary_prompt_version": "extractive-1",
+    "summary_model": "offline/extractive", "summary_prompt_version": "extractive-2",
     "summary_error": "", "noindex": False, "nofollow": False, "canonical_url": "",
     "is_canonical": True,
 }  # fmt: skip

@@ -15,7 +15,8 @@ import re
 from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms, distinct_terms
 
 MODEL_NAME = "offline/extractive"
-PROMPT_VERSION = "extractive-1"
+# extractive-2: summarises the start of the page an LLM is sent (SUMMARY_MAX_INPUT_TOKENS).
+PROMPT_VERSION = "extractive-2"
 # A "sentence" longer than this (text without punctuation) is cut at a word boundary.
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_TERMS = 2

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from isidorus.enrichment.extractive import extractive_summary, split_sentences
+from isidorus.enrichment.summaries import Summary, _PageInput, summarize_offline
 from tests.enrichment.helpers import ARTICLE
 
 
@@ -71,3 +74,19 @@ def test_lines_end_sentences_and_headings_are_not_picked() -> None:
     assert "Upgrading" not in summary
     # A long line without a stop is a sentence, not a heading.
     assert summary.startswith("Larkspur runs on any system with Python 3.10 or newer ")
+
+
+def test_the_offline_summary_reads_only_the_start_an_llm_would_be_sent(settings: Any) -> None:
+    settings.SUMMARY_MAX_INPUT_TOKENS = 100  # about 400 characters
+    settings.SUMMARY_SENTENCES = 1
+    head = "The lighthouse stands on a reef. Its keepers lived in the tower. " * 5
+    tail = "Zebra crossings zebra stripes zebra herds zebra zebra zebra zebra. " * 20
+    page = _PageInput(id=1, url="http://127.0.0.1:9/", title="zebra", text=head + tail)
+    summary = summarize_offline(page)
+    assert isinstance(summary, Summary)
+    assert "zebra" not in summary.text.lower()
+    assert summary.prompt_version == "extractive-2"
+    settings.SUMMARY_MAX_INPUT_TOKENS = 10_000  # the whole page: the zebra sentences win
+    whole = summarize_offline(page)
+    assert isinstance(whole, Summary)
+    assert "zebra" in whole.text.lower()

@@ -41,7 +41,7 @@ def test_the_offline_summary_is_written_counted_and_completes_the_job(stack: Any
     assert "lighthouse" in page.summary.lower()
     assert "gift shop" not in page.summary
     assert page.summary_model == "offline/extractive"
-    assert page.summary_prompt_version == "extractive-1"
+    assert page.summary_prompt_version == "extractive-2"
     assert report.remaining_open == 0
     assert status(job_id) == "COMPLETED"
     assert counters(job_id)["summaries"] == 1
