@@ -27,6 +27,11 @@ MAX_HEADING_WORDS = 8
 # Ideographic full stop and full-width ! and ? end sentences without a following space.
 _CJK_ENDS = "\u3002\uff01\uff1f"
 _SENTENCE_END = re.compile(rf"(?<=[.!?{_CJK_ENDS}])\s+|(?<=[{_CJK_ENDS}])")
+# The same split points in a line whose whitespace is single spaces and that has no CJK
+# end: a space after a stop. Starting with a literal, it is searched for at the spaces
+# only (the lookbehind above is tried at every character: twice the time).
+_SPACE_AFTER_STOP = re.compile(r" (?<=[.!?] )")
+_HAS_CJK_END = re.compile(rf"[{_CJK_ENDS}]")
 # A stop, then perhaps closing quotes or brackets.
 _CLOSERS = "\"')]\u00bb\u2019\u201d"
 _ENDS_SENTENCE = re.compile(rf"[.!?:;{_CJK_ENDS}][{re.escape(_CLOSERS)}]*$")
@@ -36,7 +41,9 @@ def split_sentences(text: str) -> list[str]:
     """Sentences in order; a line break (a block boundary in page text) ends one too."""
     sentences: list[str] = []
     for line in text.split("\n"):
-        for raw in _SENTENCE_END.split(" ".join(line.split())):
+        spaced = " ".join(line.split())
+        splitter = _SENTENCE_END if _HAS_CJK_END.search(spaced) else _SPACE_AFTER_STOP
+        for raw in splitter.split(spaced):
             sentence = raw.strip()
             while len(sentence) > MAX_SENTENCE_CHARS:
                 cut = sentence[:MAX_SENTENCE_CHARS]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from isidorus.enrichment.extractive import extractive_summary, split_sentences
 from isidorus.enrichment.summaries import Summary, _PageInput, summarize_offline
@@ -90,3 +95,24 @@ def test_the_offline_summary_reads_only_the_start_an_llm_would_be_sent(settings:
     whole = summarize_offline(page)
     assert isinstance(whole, Summary)
     assert "zebra" in whole.text.lower()
+
+
+_ENDS_OR_SPACE = st.sampled_from(
+    [".", "!", "?", " ", "  ", "\n", "\t", "\u3002", "\uff01", "\uff1f", "'", ")"]
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.one_of(_ENDS_OR_SPACE, st.sampled_from(["Alpha", "b", "灯台", "x.y"]))).map("".join)
+)
+def test_lines_without_a_cjk_stop_split_where_the_general_pattern_splits(text: str) -> None:
+    by_definition = [
+        sentence
+        for line in text.split("\n")
+        for raw in re.split(
+            r"(?<=[.!?\u3002\uff01\uff1f])\s+|(?<=[\u3002\uff01\uff1f])", " ".join(line.split())
+        )
+        if (sentence := raw.strip())
+    ]
+    assert split_sentences(text) == by_definition

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-import pytest
+import re
+import unicodedata
 
-from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms, distinct_terms
 
 
 def test_counts_the_terms_of_a_known_page() -> None:
@@ -109,3 +114,28 @@ def test_unordered_counts_are_the_same_counts() -> None:
     text = "zebra apple mango apple zebra apple the 42 kiwi"
     assert count_terms(text, ordered=False) == count_terms(text)
     assert list(count_terms(text)) == ["apple", "zebra", "kiwi", "mango"]
+
+
+def _terms_by_definition(text: str) -> dict[str, int]:
+    """count_terms' definition, the slow way: every text through NFKC and casefold."""
+    tokens = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).casefold())
+    counts: dict[str, int] = {}
+    for token in tokens:
+        if len(token) >= 3 and token not in ENGLISH_STOP_WORDS and not token.isnumeric():
+            counts[token] = counts.get(token, 0) + 1
+    return counts
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(max_codepoint=127), max_size=200),
+        st.text(max_size=200),
+        st.lists(
+            st.sampled_from(["Straße", "ÉTÉ", "ﬁle", "The", "x_y", "42", "Ünïcode", "été"])
+        ).map(" ".join),
+    )
+)
+def test_ascii_text_takes_a_shorter_way_to_the_same_terms(text: str) -> None:
+    assert count_terms(text, ordered=False) == _terms_by_definition(text)
+    assert distinct_terms(text) == set(_terms_by_definition(text))
