@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,6 +169,7 @@ def main() -> int:
     reexec_with_env()
     prepare()
     import requests
+    from django.utils import timezone
 
     from isidorus.accounts.services import api_key_create
     from isidorus.scrapings.models import Page, Scraping
@@ -180,7 +182,10 @@ def main() -> int:
     else:
         job_id = generate(args.pages)
     owner = Scraping.objects.get(pk=job_id).owner
-    _, raw_key = api_key_create(owner=owner, name=f"bench-{time.time()}")
+    # Expiring: the owner may hold 10 active keys, and the bench database outlives the runs.
+    _, raw_key = api_key_create(
+        owner=owner, name=f"bench-{time.time()}", expires_at=timezone.now() + timedelta(hours=1)
+    )
     headers = {"X-API-Key": raw_key}
     print(f"{'format':9} {'pages':>7} {'MB':>8} {'seconds':>8} {'pages/s':>8} {'MB/s':>6} "
           f"{'RSS before':>10} {'peak':>7} {'growth':>7}")  # fmt: skip
