@@ -181,20 +181,31 @@ def test_the_detail_reads_live_status_and_counters_from_dynamodb(
         assert body["pages_per_second"] == pytest.approx(8 / body["duration_seconds"], rel=1e-2)
 
 
+def _running_job(make_job: Callable[..., Scraping], live_items: list[str]) -> Scraping:
+    """A job whose live item says RUNNING (its row still says QUEUED)."""
+    job = make_job()
+    live_items.append(str(job.pk))
+    job_item_create(
+        job_id=str(job.pk), owner_id=job.owner_id, url=job.url, depth=1, created_at=T0.isoformat()
+    )
+    job_item_mark_running(str(job.pk))
+    return job
+
+
+def _fetched(api: APIClient, job_id: str) -> int:
+    """The fetched counter the job's detail answers."""
+    return int(api.get(f"{SCRAPINGS_URL}{job_id}/").json()["counters"]["fetched"])
+
+
 def test_a_running_jobs_detail_is_read_once_a_second_unless_its_row_changes(
     api: APIClient, make_job: Callable[..., Scraping], live_items: list[str], settings: Any
 ) -> None:
     settings.JOB_DETAIL_CACHE_SECONDS = 60
-    job = make_job()
+    job = _running_job(make_job, live_items)
     job_id = str(job.pk)
-    live_items.append(job_id)
-    job_item_create(
-        job_id=job_id, owner_id=job.owner_id, url=job.url, depth=1, created_at=T0.isoformat()
-    )
-    job_item_mark_running(job_id)
 
     def fetched() -> int:
-        return int(api.get(f"{SCRAPINGS_URL}{job_id}/").json()["counters"]["fetched"])
+        return _fetched(api, job_id)
 
     assert fetched() == 0
     job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
@@ -213,16 +224,11 @@ def test_past_the_window_a_poll_gets_the_last_read_at_once_while_it_is_read_agai
 ) -> None:
     settings.JOB_DETAIL_CACHE_SECONDS = 0.2
     settings.JOB_DETAIL_STALE_SECONDS = 60
-    job = make_job()
+    job = _running_job(make_job, live_items)
     job_id = str(job.pk)
-    live_items.append(job_id)
-    job_item_create(
-        job_id=job_id, owner_id=job.owner_id, url=job.url, depth=1, created_at=T0.isoformat()
-    )
-    job_item_mark_running(job_id)
 
     def fetched() -> int:
-        return int(api.get(f"{SCRAPINGS_URL}{job_id}/").json()["counters"]["fetched"])
+        return _fetched(api, job_id)
 
     assert fetched() == 0
     job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
