@@ -204,19 +204,16 @@ def test_a_running_jobs_detail_is_read_once_a_second_unless_its_row_changes(
     job = _running_job(make_job, live_items)
     job_id = str(job.pk)
 
-    def fetched() -> int:
-        return _fetched(api, job_id)
-
-    assert fetched() == 0
+    assert _fetched(api, job_id) == 0
     job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
-    assert fetched() == 0  # within the window: the detail read before
+    assert _fetched(api, job_id) == 0  # within the window: the detail read before
     Scraping.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
-    assert fetched() == 3  # the row changed: read again
+    assert _fetched(api, job_id) == 3  # the row changed: read again
     job_item_add_counters_once(job_id, "batch-2", {"pages_fetched": 2})
     settings.JOB_DETAIL_CACHE_SECONDS = 0.01
     settings.JOB_DETAIL_STALE_SECONDS = 0  # no answer from the last read past the window
     time.sleep(0.02)
-    assert fetched() == 5  # the window passed
+    assert _fetched(api, job_id) == 5  # the window passed
 
 
 def test_past_the_window_a_poll_gets_the_last_read_at_once_while_it_is_read_again(
@@ -227,21 +224,18 @@ def test_past_the_window_a_poll_gets_the_last_read_at_once_while_it_is_read_agai
     job = _running_job(make_job, live_items)
     job_id = str(job.pk)
 
-    def fetched() -> int:
-        return _fetched(api, job_id)
-
-    assert fetched() == 0
+    assert _fetched(api, job_id) == 0
     job_item_add_counters_once(job_id, "batch-1", {"pages_fetched": 3})
     time.sleep(0.25)
-    assert fetched() == 0  # the last read, answered while the stores are read again
+    assert _fetched(api, job_id) == 0  # the last read, answered while the stores are read again
     deadline = time.monotonic() + 10
-    while fetched() != 3:  # the background read lands
+    while _fetched(api, job_id) != 3:  # the background read lands
         assert time.monotonic() < deadline, "the detail was never read again"
         time.sleep(0.05)
     job_item_add_counters_once(job_id, "batch-2", {"pages_fetched": 2})
     settings.JOB_DETAIL_STALE_SECONDS = 0.2
     time.sleep(0.25)
-    assert fetched() == 5  # too old to answer from: the poll waited for the new read
+    assert _fetched(api, job_id) == 5  # too old to answer from: the poll waited for the new read
 
 
 def test_without_a_live_item_the_detail_falls_back_to_the_row(
