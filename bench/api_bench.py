@@ -286,9 +286,10 @@ def wipe_bench_data() -> None:
 def generate(pages: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from django.db.models import Sum
 
     from isidorus.integrations import job_table
-    from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
+    from isidorus.scrapings.models import Image, JobStatus, LinkCount, Page, Scraping
     from isidorus.scrapings.services.write import job_terms_add
 
     log("wiping the bench database's rows")
@@ -338,13 +339,15 @@ def generate(pages: int) -> None:
             objects = Page.objects.bulk_create(
                 [Page(scraping=plan.job, **row) for plan, _, row in rows], batch_size=500
             )
-            links: list[Link] = []
+            links = 0
             images: list[Image] = []
+            linked: list[Page] = []
             for (plan, index, row), page in zip(rows, objects, strict=True):
                 plan.page_ids.append(page.pk)
                 if row["outcome"] != "fetched":
                     continue
                 rng = plan.rng
+                page.links = []
                 for _ in range(35):
                     internal = rng.random() < 0.8
                     target = (
@@ -352,15 +355,10 @@ def generate(pages: int) -> None:
                         if internal
                         else f"https://ext{rng.randrange(500)}.example.net/{rng.randrange(10**6)}"
                     )
-                    links.append(
-                        Link(
-                            scraping=plan.job,
-                            page=page,
-                            target_url=target,
-                            internal=internal,
-                            nofollow=rng.random() < 0.05,
-                        )
-                    )
+                    page.links.append([target, internal, rng.random() < 0.05])
+                page.has_external_links = any(not internal for _, internal, _ in page.links)
+                links += len(page.links)
+                linked.append(page)
                 if index % 20 == 0:
                     images += [
                         Image(
@@ -384,11 +382,11 @@ def generate(pages: int) -> None:
                     str(plan.job.pk),
                     [row["terms"] for p, _, row in rows if p is plan and "terms" in row],
                 )
-            Link.objects.bulk_create(links, batch_size=5000)
+            Page.objects.bulk_update(linked, ["links", "has_external_links"], batch_size=500)
             Image.objects.bulk_create(images, batch_size=5000)
         counts["pages"] += len(objects)
         counts["terms"] += sum(len(row.get("terms", {})) for _, _, row in rows)
-        counts["links"] += len(links)
+        counts["links"] += links
         counts["images"] += len(images)
         if (start // chunk) % 8 == 7 or start + chunk >= pages:
             done = min(pages, start + chunk)
@@ -410,7 +408,7 @@ def generate(pages: int) -> None:
     tally = {"pages_fetched": 0, "pages_failed": 0, "pages_skipped": 0}
     for outcome in by_outcome:
         tally[f"pages_{outcome}"] += 1
-    tally["links"] = Link.objects.filter(scraping=main_job).count()
+    tally["links"] = Page.objects.filter(scraping=main_job).aggregate(n=Sum(LinkCount()))["n"]
     tally["images"] = Image.objects.filter(scraping=main_job).count()
     job_table.job_item_add_counters(str(main_job.pk), tally)
     job_table.job_item_finish(str(main_job.pk), status="COMPLETED_WITH_ERRORS")
@@ -426,7 +424,6 @@ def vacuum_analyze() -> None:
             "scrapings_scraping",
             "scrapings_page",
             "scrapings_jobterm",
-            "scrapings_link",
             "scrapings_image",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")

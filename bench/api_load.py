@@ -278,7 +278,7 @@ def main() -> int:
 
     run_dir = RUNS_DIR / f"api-load-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **BENCH_ENV, "BENCH_WHATIF": "", "ISIDORUS_ENRICHMENT_ENABLED": "false"}
+    env = {**os.environ, **BENCH_ENV, "ISIDORUS_ENRICHMENT_ENABLED": "false"}
     run_checked([sys.executable, "-m", "scripts.launcher", "stack", "up"], dict(os.environ))
     prepare_isidorus(env)
     from django.contrib.auth import get_user_model

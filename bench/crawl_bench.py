@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/crawl_bench.py [--pages 2000] [--batch-size 64]
         [--scraper-concurrency 2] [--writer-concurrency 2] [--fetch-threads 16]
-        [--profile wall|cpu] [--whatif link-rows-off] [--only isidorus|scrapy] [--rounds N]
+        [--profile wall|cpu] [--only isidorus|scrapy] [--rounds N]
         [--enrichment off|on|both] [--enrichment-concurrency 1]
 
 1. Builds a deterministic site (bench/synthetic_site.py) and serves it on 127.0.0.1 from
@@ -24,9 +24,7 @@
    involved, and the ratio. Every process the bench started is stopped by PID.
 
 --profile attaches py-spy (from the Scrapy venv) to both workers and prints where the
-task time went (bench/profile_summary.py). --whatif runs the workers with candidate
-pipeline changes patched in at run time (bench/whatif.py), to measure a suggestion
-without editing the pipeline; the output then says so.
+task time went (bench/profile_summary.py).
 
 Both crawlers are CPU-bound on a small machine, so other load skews wall times: the
 table shows how much CPU went to processes that are not the bench's.
@@ -65,7 +63,6 @@ from synthetic_site import (  # noqa: E402
     measure_capacity,
     served_between,
 )
-from whatif import WHATIFS  # noqa: E402
 
 from isidorus.core.local_aws import local_aws_environment  # noqa: E402
 from scripts.processes import kill_group, spawn, stop_tree  # noqa: E402
@@ -230,7 +227,7 @@ def wipe_bench_state() -> None:
     with connection.cursor() as cursor:
         # Each run starts from empty tables, so index sizes (and insert cost) are comparable.
         cursor.execute(
-            "TRUNCATE scrapings_jobterm, scrapings_link, scrapings_image, scrapings_page, "
+            "TRUNCATE scrapings_jobterm, scrapings_image, scrapings_page, "
             "scrapings_writebatch, scrapings_scraping CASCADE"
         )
     get_redis().flushdb()
@@ -256,7 +253,7 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     log_path = run_dir / f"worker-{stage}.log"
     command = [*(["nice", "-n", str(nice)] if nice else []),
-        str(VENV_PY), "-m", "celery", "-A", "bench.whatif_app" if env["BENCH_WHATIF"] else "config",
+        str(VENV_PY), "-m", "celery", "-A", "config",
         "worker",
         "-Q", f"{env['ISIDORUS_NAMESPACE']}-{stage}", "-n", f"bench-{stage}@%h",
         "-P", "prefork", "-c", str(concurrency),
@@ -396,10 +393,10 @@ def run_isidorus(
     enrichment: bool = False,
 ) -> Phase:
     from django.contrib.auth import get_user_model
-    from django.db.models import Count
+    from django.db.models import Count, Sum
 
     from isidorus.integrations.job_table import TERMINAL, job_item_get
-    from isidorus.scrapings.models import Image, JobTerm, Link, Page, Scraping
+    from isidorus.scrapings.models import Image, JobTerm, LinkCount, Page, Scraping
     from isidorus.scrapings.services.start import StartRequest, scraping_start
 
     env = {
@@ -408,7 +405,6 @@ def run_isidorus(
         "CRAWL_BATCH_SIZE": str(args.batch_size),
         "CRAWL_FETCH_THREADS": str(args.fetch_threads),
         "CRAWL_HOST_CONCURRENCY": str(args.host_concurrency),
-        "BENCH_WHATIF": ",".join(args.whatif),
         "ISIDORUS_ENRICHMENT_ENABLED": str(enrichment).lower(),
         "ISIDORUS_CPU_STEPS": "1",
         # The offline defaults: extractive summaries, offline image descriptions.
@@ -492,7 +488,7 @@ def run_isidorus(
             for terms in Page.objects.filter(scraping_id=job_id).values_list("terms", flat=True)
         ),
         "job_terms": JobTerm.objects.filter(scraping_id=job_id).count(),
-        "links": Link.objects.filter(scraping_id=job_id).count(),
+        "links": Page.objects.filter(scraping_id=job_id).aggregate(n=Sum(LinkCount()))["n"] or 0,
         "images": Image.objects.filter(scraping_id=job_id).count(),
     }
     # The workers' PostgreSQL backends report their statistics when they exit: stop the
@@ -537,10 +533,6 @@ def run_isidorus(
         _redis_memory_note(job_id, memory_before, redis_memory_peak, memory_end),
         _redis_memory_parts_note(stats_before, stats_end),
     ]
-    if args.whatif:
-        phase.notes.append(
-            f"WHAT-IF PATCHES ON (not the shipped pipeline): {', '.join(args.whatif)}"
-        )
     for stage, processes in concurrency.items():
         count, busy, longest = task_stats(run_dir / f"worker-{stage}.log")
         phase.notes.append(
@@ -852,15 +844,7 @@ def main() -> int:
     parser.add_argument(
         "--profile", choices=("wall", "cpu"), help="py-spy the workers (wall: with idle samples)"
     )
-    parser.add_argument(
-        "--whatif", default="",
-        help=f"runtime patches of the workers (bench/whatif.py): {', '.join(WHATIFS)}",
-    )  # fmt: skip
     args = parser.parse_args()
-    args.whatif = [name for name in args.whatif.split(",") if name]
-    unknown = set(args.whatif) - set(WHATIFS)
-    if unknown:
-        parser.error(f"unknown --whatif {sorted(unknown)}")
 
     run_dir = RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -99,10 +99,13 @@ def generate(pages: int) -> str:
     body = "\n\n".join(_paragraph(rng, 80) for _ in range(10))  # ~5 KB
     markdown = "# A page\n\n" + body
     terms = json.dumps({word: rng.randint(1, 9) for word in WORDS * 2})
+    links = json.dumps(
+        [[f"http://127.0.0.1:9/page/{link}.html", True, False] for link in range(20)]
+    )
     columns = (
         "scraping_id, url, url_hash, final_url, status_code, content_type, title, depth, "
         "parent_url, bytes, outcome, reason, text, content_markdown, content_source, "
-        "full_text, summary, summary_model, terms"
+        "full_text, summary, summary_model, terms, links"
     )
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -113,17 +116,10 @@ def generate(pages: int) -> str:
                 copy.write_row((
                     job.pk, url, f"{n:040d}", url, 200, "text/html", f"Page {n}", n % 6,
                     "http://127.0.0.1:9/", 55_000, "fetched", "", body, markdown, "main",
-                    body, body[:300], "offline/extractive", terms,
+                    body, body[:300], "offline/extractive", terms, links,
                 ))  # fmt: skip
         cursor.execute("SELECT id FROM scrapings_page WHERE scraping_id = %s", [job.pk])
         ids = [row[0] for row in cursor.fetchall()]
-        with raw.copy(
-            "COPY scrapings_link (scraping_id, page_id, target_url, internal, nofollow) FROM STDIN"
-        ) as copy:
-            targets = [f"http://127.0.0.1:9/page/{link}.html" for link in range(20)]
-            for page_id in ids:
-                for target in targets:
-                    copy.write_row((job.pk, page_id, target, True, False))
         with raw.copy(
             "COPY scrapings_image (scraping_id, page_id, url, alt, title, caption, outcome, "
             "reason, sha256, s3_key, content_type, format, description, description_model, "
@@ -135,7 +131,7 @@ def generate(pages: int) -> str:
                     "stored", "", "0" * 64, f"images/{page_id}.png", "image/png", "png",
                     "A lamp room at night.", "offline", False, 0, 0,
                 ))  # fmt: skip
-        cursor.execute("ANALYZE scrapings_page; ANALYZE scrapings_link; ANALYZE scrapings_image")
+        cursor.execute("ANALYZE scrapings_page; ANALYZE scrapings_image")
     log(f"wrote {pages} pages, {pages * 20} links in {time.monotonic() - started:.0f}s")
     return str(job.pk)
 

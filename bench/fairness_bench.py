@@ -113,7 +113,7 @@ def run_pair(
 
     outcome = Outcome(pacing)
     env = {
-        **os.environ, **BENCH_ENV, "BENCH_WHATIF": "", "CRAWL_PACING": str(pacing).lower(),
+        **os.environ, **BENCH_ENV, "CRAWL_PACING": str(pacing).lower(),
         "ISIDORUS_ENRICHMENT_ENABLED": str(args.enrichment).lower(),
     }  # fmt: skip
     os.environ["CRAWL_PACING"] = env["CRAWL_PACING"]

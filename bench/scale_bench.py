@@ -54,7 +54,6 @@ def crawl_options(args: argparse.Namespace, processes: int) -> argparse.Namespac
         host_concurrency=16,
         timeout=args.timeout,
         profile=None,
-        whatif=[],
     )
 
 

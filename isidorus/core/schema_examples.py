@@ -126,7 +126,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "response": {
             "200": _listed(
                 {
-                    "id": 99812,
+                    "id": 4711 * 2**20 + 3,
                     "page_id": 4711,
                     "source_url": f"{ORIGIN}/guide/install.html",
                     "target_url": f"{ORIGIN}/guide/quickstart.html",

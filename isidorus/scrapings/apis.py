@@ -5,6 +5,8 @@ Another owner's job is a 404, never a 403, so ids tell nothing about other owner
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -303,9 +305,9 @@ class LinkListApi(OwnerApiView):
         filters = LinkListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = IdCursorPagination()
-        links = paginator.paginate_queryset(
-            link_list(job=job, **filters.validated_data), request, view=self
-        )
+        # LinkRows reads as the queryset the paginator expects (order_by, filter, slice).
+        rows: Any = link_list(job=job, **filters.validated_data)
+        links: list[Any] | None = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(JobLinkSerializer(links, many=True).data)
 
 

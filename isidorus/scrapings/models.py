@@ -152,6 +152,9 @@ class Page(models.Model):
     is_canonical = models.BooleanField(db_default=True)
     # {term: count} of the content text (isidorus.crawling.terms); JobTerm holds job totals.
     terms = models.JSONField(default=dict, blank=True)
+    # [[target url, internal, nofollow], ...] in the page's order (see Link).
+    links = models.JSONField(default=list, blank=True)
+    has_external_links = models.BooleanField(db_default=False)
     # Enrichment (page-summarizer queue): empty until a summary exists.
     # (db_default: the writer inserts pages with raw SQL that names only the crawl columns.)
     summary = models.TextField(blank=True, db_default="")
@@ -190,6 +193,13 @@ class Page(models.Model):
             models.Index(fields=["scraping", "id"], name="page_scraping_id"),
             GinIndex(fields=["search_vector"], name="page_search_vector"),
             GinIndex(fields=["summary_vector"], name="page_summary_vector"),
+            # `internal=false` link lists walk only the pages that have such a link: most
+            # of a crawl's links are internal, and some jobs have no other kind.
+            models.Index(
+                fields=["scraping", "id"],
+                name="page_scraping_external_links",
+                condition=models.Q(has_external_links=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -218,36 +228,47 @@ class JobTerm(models.Model):
         return f"{self.term}={self.total}"
 
 
+# Link ids are page id x 2^20 + the link's position on its page, so a page may store at
+# most 2^20 links (a 10 MB page of bare <a> tags could hold more: the rest are not stored).
+LINK_ID_PAGE_FACTOR = 2**20
+MAX_LINKS_PER_PAGE = LINK_ID_PAGE_FACTOR
+
+
+class LinkCount(models.Func):
+    """How many links a page stores (the length of its `links`), without reading them."""
+
+    function = "jsonb_array_length"
+    output_field = models.IntegerField()
+
+    def __init__(self) -> None:
+        super().__init__(F("links"))
+
+
 class Link(models.Model):
-    # About 130 rows a page: no database-level foreign keys. Their deferred checks were 60%
-    # of the cost of writing a link (two index probes per row at commit, measured on 67,000
-    # rows). The writer inserts a batch's links in the transaction that inserts their pages
-    # (ids from RETURNING), and deleting a job goes through Django, which deletes links
-    # before pages (on_delete=CASCADE is Django's, not the database's, either way).
-    # Covered by the (scraping, ...) indexes below; fewer indexes, cheaper bulk inserts.
+    """One link of a page, read through the `scrapings_link` view over `Page.links`.
+
+    A page's links are one jsonb value on its row, [[target url, internal, nofollow], ...]
+    in the page's order (migration 0022): about 130 rows a page, each with two index
+    entries, were the bulkiest rows the writer made. The view keeps the rows' shape for
+    reads by page or job; the links API reads the pages itself (selectors.link_page).
+    """
+
+    id = models.BigIntegerField(primary_key=True)
     scraping = models.ForeignKey(
-        Scraping, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        Scraping, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
     page = models.ForeignKey(
-        Page, on_delete=models.CASCADE, related_name="links", db_constraint=False
+        Page, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
+    position = models.PositiveIntegerField()
     target_url = models.TextField()
     internal = models.BooleanField()
-    nofollow = models.BooleanField(default=False)
+    nofollow = models.BooleanField()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["scraping", "id"], name="link_scraping_id"),
-            # `internal=false` lists read this small index. Internal links are most of a
-            # crawl's links (a page is reached through one), so `internal=true` lists walk
-            # (scraping, id) and skip the few others; indexing every link a second time
-            # for them cost more on each insert than it saved on those reads.
-            models.Index(
-                fields=["scraping", "id"],
-                name="link_scraping_external_id",
-                condition=models.Q(internal=False),
-            ),
-        ]
+        managed = False
+        db_table = "scrapings_link"
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return self.target_url

@@ -12,10 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from isidorus.scrapings.models import TERMINAL_STATUSES, Image, JobTerm, Link, Page, Scraping
+from isidorus.scrapings.models import (
+    LINK_ID_PAGE_FACTOR,
+    TERMINAL_STATUSES,
+    Image,
+    JobTerm,
+    Page,
+    Scraping,
+)
 from isidorus.scrapings.progress import JobProgress, job_progress_of
 from isidorus.scrapings.readers import readable
 from isidorus.scrapings.retention import job_item_of
@@ -234,7 +242,7 @@ def page_list(
 def page_get(
     *, owner: Any, job_id: str, page_id: str, fields: frozenset[str] = frozenset()
 ) -> Page | None:
-    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (three queries).
+    """One page with `top_terms`, `outgoing_links` and `page_images` loaded (two queries).
 
     `fields`, when not empty, names the detail fields wanted: the large text columns and
     the relations not named are not read.
@@ -251,15 +259,19 @@ def page_get(
         Page.objects.filter(pk=page_key, scraping_id=job_key), owner, owner_path="scraping__owner"
     )
     pages = pages.defer(*(column for column in _PAGE_DETAIL_TEXT_COLUMNS if not wanted(column)))
-    if wanted("links"):
-        links = Link.objects.order_by("id")
-        pages = pages.prefetch_related(Prefetch("links", links, to_attr="outgoing_links"))
+    if not wanted("links"):
+        pages = pages.defer("links")
     if wanted("images"):
         images = Image.objects.order_by("id")
         pages = pages.prefetch_related(Prefetch("images", images, to_attr="page_images"))
     page = pages.first()
     if page is not None and wanted("terms"):
         page.top_terms = top_terms(page.terms)  # type: ignore[attr-defined]  # read by the detail serializer; not a model field
+    if page is not None and wanted("links"):
+        page.outgoing_links = [  # type: ignore[attr-defined]  # as top_terms
+            {"target_url": url, "internal": internal, "nofollow": nofollow}
+            for url, internal, nofollow in page.links
+        ]
     return page
 
 
@@ -294,16 +306,85 @@ def term_totals(
     return list(terms.values("term", "total", "pages").order_by("-total", "term")[:limit])
 
 
-def link_list(*, job: Scraping, internal: bool | None = None) -> QuerySet[Link]:
-    """The job's links, each with its source page's url as `source_url` (one join)."""
-    links = (
-        Link.objects.filter(scraping=job)
-        .only("id", "page_id", "target_url", "internal", "nofollow")
-        .annotate(source_url=F("page__url"))
-    )
-    if internal is not None:
-        links = links.filter(internal=internal)
-    return links
+class LinkRows:
+    """A job's links as the cursor paginator reads a queryset: ordered by id, filtered by
+    an id bound, sliced. Each slice is one keyset query over the job's pages in id order,
+    unnesting their `links` until it has enough (not a scan of the whole job).
+    """
+
+    _SQL = """
+        SELECT page.id * {factor} + link.position AS id, page.id AS page_id,
+               page.url AS source_url, link.value ->> 0 AS target_url,
+               (link.value ->> 1)::boolean AS internal, (link.value ->> 2)::boolean AS nofollow
+        FROM scrapings_page AS page
+        CROSS JOIN LATERAL (
+            SELECT value, ordinality - 1 AS position
+            FROM jsonb_array_elements(page.links) WITH ORDINALITY
+        ) AS link
+        WHERE page.scraping_id = %(job)s {where}
+        ORDER BY page.id {direction}, link.position {direction}
+        LIMIT %(limit)s OFFSET %(offset)s
+    """
+    # The row comparison is the bound; the page.id one lets the (scraping, id) index start
+    # at the bound's page.
+    _BOUNDS = {
+        "id__gt": " AND page.id >= %(page)s AND (page.id, link.position) > (%(page)s, %(pos)s)",
+        "id__lt": " AND page.id <= %(page)s AND (page.id, link.position) < (%(page)s, %(pos)s)",
+    }
+
+    def __init__(
+        self,
+        job_id: uuid.UUID,
+        internal: bool | None,
+        *,
+        descending: bool = False,
+        bound: tuple[str, int] | None = None,
+    ) -> None:
+        self._job_id = job_id
+        self._internal = internal
+        self._descending = descending
+        self._bound = bound
+
+    def order_by(self, *ordering: str) -> LinkRows:
+        if ordering not in (("id",), ("-id",)):
+            raise ValueError(f"links are ordered by id only, not {ordering}")
+        descending = ordering == ("-id",)
+        return LinkRows(self._job_id, self._internal, descending=descending, bound=self._bound)
+
+    def filter(self, **bound: int | str) -> LinkRows:
+        """`id__gt` or `id__lt`: the cursor's position (a checked string of digits)."""
+        ((name, value),) = bound.items()
+        if name not in self._BOUNDS:
+            raise ValueError(f"links filter on an id bound only, not {name}")
+        bounded = (name, int(value))
+        return LinkRows(self._job_id, self._internal, descending=self._descending, bound=bounded)
+
+    def __getitem__(self, rows: slice) -> list[dict[str, Any]]:
+        offset = rows.start or 0
+        params: dict[str, Any] = {"job": self._job_id, "limit": rows.stop - offset}
+        params["offset"] = offset
+        where = ""
+        if self._internal is not None:
+            where += " AND (link.value ->> 1)::boolean = %(internal)s"
+            params["internal"] = self._internal
+            if not self._internal:
+                where += " AND page.has_external_links"  # the partial index's condition
+        if self._bound is not None:
+            name, value = self._bound
+            params["page"], params["pos"] = divmod(value, LINK_ID_PAGE_FACTOR)
+            where += self._BOUNDS[name]
+        direction = "DESC" if self._descending else "ASC"
+        sql = self._SQL.format(factor=LINK_ID_PAGE_FACTOR, where=where, direction=direction)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            columns = [column.name for column in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def link_list(*, job: Scraping, internal: bool | None = None) -> LinkRows:
+    """The job's links in id order (page, then position), with their page's url as
+    `source_url`; for IdCursorPagination."""
+    return LinkRows(job.pk, internal)
 
 
 def image_list(*, job: Scraping) -> QuerySet[Image]:

@@ -20,7 +20,6 @@ from isidorus.scrapings.exports.formats import FORMATS
 from isidorus.scrapings.models import (
     Image,
     JobStatus,
-    Link,
     Outcome,
     Page,
     Scope,
@@ -454,14 +453,16 @@ class TermTotalListSerializer(serializers.Serializer[Any]):
     results = TermTotalSerializer(many=True)
 
 
-class JobLinkSerializer(serializers.ModelSerializer[Link]):
-    page_id = serializers.IntegerField(read_only=True, help_text="The page the link was found on.")
-    source_url = serializers.CharField(read_only=True, help_text="That page's URL.")
-
-    class Meta:
-        model = Link
-        fields = ["id", "page_id", "source_url", "target_url", "internal", "nofollow"]
-        read_only_fields = fields
+class JobLinkSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(
+        help_text="The page's id x 2^20 + the link's position on the page: ascending in "
+        "the order the links were written."
+    )
+    page_id = serializers.IntegerField(help_text="The page the link was found on.")
+    source_url = serializers.CharField(help_text="That page's URL.")
+    target_url = serializers.CharField()
+    internal = serializers.BooleanField(help_text="Inside the job's scope.")
+    nofollow = serializers.BooleanField()
 
 
 class JobLinkListSerializer(_CursorPageSerializer):

@@ -15,8 +15,9 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from isidorus.scrapings.exports.service import TooManyExports, export_start
-from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
+from isidorus.scrapings.models import Image, JobStatus, Page, Scraping
 from isidorus.scrapings.search import Inclusion
+from tests.support.links import add_link
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,8 @@ def job(
         content_source="main", content_markdown="# Home\n\nWelcome.",
         terms={"home": 3, "welcome": 1},
     )  # fmt: skip
-    Link.objects.create(scraping=job, page=home, target_url="http://example.com/a", internal=True)
-    Link.objects.create(scraping=job, page=home, target_url="http://example.com/b", internal=True)
+    add_link(home, "http://example.com/a")
+    add_link(home, "http://example.com/b")
     Image.objects.create(
         scraping=job, page=home, url="http://example.com/cat.png", alt="a cat",
         outcome="stored", s3_key="images/ab.png", description="A grey cat.",

@@ -10,8 +10,9 @@ import pytest
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.models import Image, Page, Scraping
 from isidorus.scrapings.services.write import job_terms_add
+from tests.support.links import add_link
 
 pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
@@ -22,16 +23,6 @@ def add_terms(page: Page, counts: dict[str, int]) -> None:
     page.terms = counts
     page.save(update_fields=["terms"])
     job_terms_add(str(page.scraping_id), [counts])
-
-
-def add_link(page: Page, target_url: str, *, internal: bool = True, nofollow: bool = False) -> Link:
-    return Link.objects.create(
-        scraping_id=page.scraping_id,
-        page=page,
-        target_url=target_url,
-        internal=internal,
-        nofollow=nofollow,
-    )
 
 
 def add_image(page: Page, url: str, **fields: Any) -> Image:
@@ -232,6 +223,38 @@ def test_a_walk_through_the_links_sees_each_once_while_more_are_written(
             add_link(other_page, f"http://example.com/theirs{fetches}")
     assert seen == expected
     assert len(set(seen)) == len(seen) == 13
+
+
+def test_links_walk_back_through_previous_and_skip_pages_without_external_links(
+    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+) -> None:
+    job = make_job()
+    ids = []
+    external = []
+    for n in range(4):
+        page = make_page(job, f"http://example.com/{n}")
+        ids += [add_link(page, f"http://example.com/{n}/{m}").pk for m in range(3)]
+        if n % 2:
+            external.append(add_link(page, f"http://other.org/{n}", internal=False).pk)
+    forward: list[int] = []
+    url: str | None = f"{results_url(job, 'links')}?page_size=4&internal=true"
+    while url is not None:
+        body = api.get(url).json()
+        forward += [link["id"] for link in body["results"]]
+        last = body
+        url = body["next"]
+    assert forward == ids
+    backward: list[int] = []
+    url = last["previous"]
+    while url is not None:
+        body = api.get(url).json()
+        backward = [link["id"] for link in body["results"]] + backward
+        url = body["previous"]
+    assert backward == ids[: len(ids) - len(last["results"])]
+    found = api.get(results_url(job, "links"), {"internal": "false", "page_size": 1}).json()
+    following = api.get(found["next"]).json()
+    assert [found["results"][0]["id"], following["results"][0]["id"]] == external
+    assert following["next"] is None
 
 
 def test_the_links_cost_three_queries_however_many_pages(

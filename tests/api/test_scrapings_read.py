@@ -19,8 +19,9 @@ from isidorus.integrations.job_table import (
     job_item_finish,
     job_item_mark_running,
 )
-from isidorus.scrapings.models import Image, JobStatus, Link, Page, Scraping
+from isidorus.scrapings.models import Image, JobStatus, Page, Scraping
 from isidorus.scrapings.serializers import PageSerializer
+from tests.support.links import add_link
 
 pytestmark = pytest.mark.django_db
 SCRAPINGS_URL = "/api/v1/scrapings/"
@@ -418,10 +419,8 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
         content_type="text/html",
         terms={f"term{n:02d}": n + 1 for n in range(60)},
     )
-    Link.objects.create(scraping=job, page=page, target_url="http://example.com/a", internal=True)
-    Link.objects.create(
-        scraping=job, page=page, target_url="http://other.org/", internal=False, nofollow=True
-    )
+    add_link(page, "http://example.com/a")
+    add_link(page, "http://other.org/", internal=False, nofollow=True)
     image = Image.objects.create(
         scraping=job,
         page=page,
@@ -439,7 +438,7 @@ def test_a_page_in_full_has_its_text_top_terms_links_and_images(
     url = f"{SCRAPINGS_URL}{job.pk}/pages/{page.pk}/"
     api.get(url)
 
-    with django_assert_num_queries(4):  # the key; the page (with its terms); links; images
+    with django_assert_num_queries(3):  # the key; the page (with its terms and links); images
         body = api.get(url).json()
 
     assert body["text"] == "hello world"
@@ -470,7 +469,7 @@ def test_a_page_in_part_reads_only_what_was_asked_for(
 ) -> None:
     job = make_job()
     page = make_page(job, "http://example.com/", text="hello", content_markdown="# hello")
-    Link.objects.create(scraping=job, page=page, target_url="http://example.com/a", internal=True)
+    add_link(page, "http://example.com/a")
     url = f"{SCRAPINGS_URL}{job.pk}/pages/{page.pk}/"
     api.get(url)
 

@@ -12,7 +12,7 @@ from config.queues import SCRAPER, WRITER
 from isidorus import job_state
 from isidorus.contracts import EXPAND, SCRAPE, PageEntry
 from isidorus.crawling.urls import url_fingerprint
-from isidorus.scrapings.models import Link, Page, Scraping
+from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services import expand
 from isidorus.scrapings.services.expand import ExpandReport, expand_pages
 from tests.core.conftest import NewJob
@@ -24,16 +24,14 @@ ORIGIN = "http://127.0.0.1:9"
 
 def _written_page(job_id: str, path: str, **flags: Any) -> Page:
     url = f"{ORIGIN}{path}"
-    page = Page.objects.create(
+    links = [
+        [f"{ORIGIN}{target}", True, nofollow]
+        for target, nofollow in (("/plain", False), ("/sponsored", True))
+    ]
+    return Page.objects.create(
         scraping_id=job_id, url=url, url_hash=url_fingerprint(url), depth=3,
-        outcome="fetched", **flags,
+        outcome="fetched", links=links, **flags,
     )  # fmt: skip
-    for target, nofollow in (("/plain", False), ("/sponsored", True)):
-        Link.objects.create(
-            scraping_id=job_id, page=page, target_url=f"{ORIGIN}{target}", internal=True,
-            nofollow=nofollow,
-        )  # fmt: skip
-    return page
 
 
 def _expand_to_depth_1(job_id: str, page: Page) -> list[str]:

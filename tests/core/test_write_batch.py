@@ -20,6 +20,7 @@ from isidorus.contracts import PageEntry
 from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.jobs import job_config
 from isidorus.scrapings.models import JobTerm, Link, Page, Scraping, WriteBatch
+from isidorus.scrapings.services import write as write_module
 from isidorus.scrapings.services.discover import skipped_record
 from isidorus.scrapings.services.lifecycle import scraping_cancel, scraping_delete
 from isidorus.scrapings.services.write import WriteReport, write_batch
@@ -121,6 +122,33 @@ def test_a_pages_content_columns_are_written_and_an_older_record_without_them_is
         ),
         ("", "", "", "lighthouse lighthouse"),
     ]
+
+
+def test_a_pages_links_are_stored_in_its_order_on_its_row_with_nul_characters_removed(
+    new_job: NewJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = new_job(f"{ORIGIN}/")
+    open_pages(job_id, "a", "b")
+    links = [
+        [f"{ORIGIN}/z", True, False], ["http://other.org/\x00x", False, True],
+        [f"{ORIGIN}/a", True, True], [f"{ORIGIN}/past-the-limit", True, False],
+    ]  # fmt: skip
+    monkeypatch.setattr(write_module, "MAX_LINKS_PER_PAGE", 3)
+    key = stage(job_id, "e" * 24, [{**page("a"), "links": links}, page("b")])
+    write(job_id, "e" * 24, key, [item("a"), item("b")])
+
+    stored = dict(Page.objects.filter(scraping_id=job_id).values_list("url", "links"))
+    assert stored[url("a")] == [
+        [f"{ORIGIN}/z", True, False], ["http://other.org/x", False, True],
+        [f"{ORIGIN}/a", True, True],
+    ]  # fmt: skip
+    external = Page.objects.filter(scraping_id=job_id, has_external_links=True)
+    assert list(external.values_list("url", flat=True)) == [url("a")]
+    assert counters(job_id)["links"] == 4  # 3 of a's, 1 of b's
+    rows = Link.objects.filter(scraping_id=job_id, page__url=url("a"))
+    assert [(link.position, link.target_url) for link in rows] == [
+        (0, f"{ORIGIN}/z"), (1, "http://other.org/x"), (2, f"{ORIGIN}/a"),
+    ]  # fmt: skip
 
 
 def test_a_scrape_redelivered_after_its_write_stages_the_batch_again_and_adds_nothing(

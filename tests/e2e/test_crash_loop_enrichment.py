@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db.models import Count
 
 from config.queues import IMAGE_EXTRACTOR, PAGE_SUMMARIZER, SCRAPER, WRITER
 from isidorus import job_state
-from isidorus.scrapings.models import Image, Page, WriteBatch
+from isidorus.scrapings.models import Image, LinkCount, Page, WriteBatch
 from tests.e2e.crawling import assert_images_stored_once, outcomes, start_crawl, wait_terminal
 from tests.support.crash_site import CrashSite, crash_site
 from tests.support.site import FixtureSite
@@ -92,7 +91,7 @@ def _assert_every_store_exact(
     assert outcomes(job_id, origin) == expected
 
     pages = Page.objects.filter(scraping_id=job_id)
-    links = dict(pages.annotate(found=Count("links")).values_list("url", "found"))
+    links = dict(pages.annotate(found=LinkCount()).values_list("url", "found"))
     assert {url.removeprefix(origin) or "/": n for url, n in links.items() if n} == {
         path: n for path, n in model.links_from.items() if n
     }

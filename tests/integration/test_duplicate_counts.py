@@ -20,7 +20,7 @@ from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings.jobs import job_config
-from isidorus.scrapings.models import Link, Page, Scraping
+from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services.discover import LinkSource, discover
 from isidorus.scrapings.services.expand import ExpandReport, expand_pages
 from isidorus.scrapings.staging import stage_get
@@ -105,8 +105,7 @@ def _expand_duplicates(page_depth: int) -> int:
     discover(job, [LinkSource(start, start_entry, [known])])  # known: depth 1
     url = f"{ORIGIN}/deep.html"
     page = Page.objects.get(pk=add_page(job_id, url=url, depth=page_depth))
-    for target in (known, new):
-        Link.objects.create(scraping_id=job_id, page=page, target_url=target, internal=True)
+    Page.objects.filter(pk=page.pk).update(links=[[known, True, False], [new, True, False]])
     item = job_state.expand_item(url_fingerprint(url), 1)
     entry = PageEntry(url, depth=1, parent_url=ORIGIN + "/")
     job_state.open_new(job_id, {item: entry.to_wire()})

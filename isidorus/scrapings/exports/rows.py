@@ -1,6 +1,6 @@
 """The rows of an export: a job's pages in id order, read in bounded chunks.
 
-Each chunk is three queries (pages, their link counts, their images), so an export of any
+Each chunk is two queries (pages with their link counts, their images), so an export of any
 size holds one chunk in memory and never a server-side cursor. Ids only grow, so a job
 that is still running exports what was written before each chunk was read.
 """
@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count
-
-from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.models import Image, LinkCount, Page, Scraping
 from isidorus.scrapings.search import Inclusion
 from isidorus.scrapings.selectors import TermCount, top_terms
 
@@ -45,16 +43,11 @@ def export_pages(job: Scraping, include: Inclusion | None = None) -> Iterator[Ex
         pages = pages.filter(noindex=False)
     after = 0
     while True:
-        chunk = list(pages.filter(id__gt=after).order_by("id").values(*_PAGE_COLUMNS)[:CHUNK_PAGES])
+        rows = pages.filter(id__gt=after).order_by("id").annotate(link_count=LinkCount())
+        chunk = list(rows.values(*_PAGE_COLUMNS, "link_count")[:CHUNK_PAGES])
         if not chunk:
             return
         ids = [row["id"] for row in chunk]
-        link_counts = dict(
-            Link.objects.filter(page_id__in=ids)
-            .values("page_id")
-            .annotate(count=Count("id"))
-            .values_list("page_id", "count")
-        )
         images: dict[int, list[dict[str, Any]]] = {}
         for image in Image.objects.filter(page_id__in=ids).order_by("id").values(*_IMAGE_COLUMNS):
             images.setdefault(image.pop("page_id"), []).append(image)
@@ -62,7 +55,7 @@ def export_pages(job: Scraping, include: Inclusion | None = None) -> Iterator[Ex
             yield ExportPage(
                 page=row,
                 top_terms=top_terms(row.pop("terms") or {}, EXPORT_TOP_TERMS),
-                link_count=link_counts.get(row["id"], 0),
+                link_count=row.pop("link_count"),
                 images=images.get(row["id"], []),
             )
         after = ids[-1]

@@ -28,7 +28,7 @@ from isidorus.crawling.scope import in_scope
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.publishing import publish
 from isidorus.scrapings.jobs import JobConfig, job_config, job_is_stopped
-from isidorus.scrapings.models import Link, Page, SitemapMode
+from isidorus.scrapings.models import Page, SitemapMode
 from isidorus.scrapings.services.discover import LinkSource, discover, dispatch
 from isidorus.scrapings.staging import stage_put, staging_key
 
@@ -134,11 +134,11 @@ def _expand_written(job: JobConfig, expansions: list[_Expansion], token: str) ->
 def _stored_links(job: JobConfig, pages: list[Page]) -> dict[int, dict[str, bool]]:
     """Each page's stored links, {target url: nofollow} in their stored order."""
     links: dict[int, dict[str, bool]] = defaultdict(dict)
-    if job.sitemap == SitemapMode.ONLY or not pages:
+    if job.sitemap == SitemapMode.ONLY:
         return links
-    rows = Link.objects.filter(page__in=pages).order_by("id")
-    for page_id, url, nofollow in rows.values_list("page_id", "target_url", "nofollow"):
-        links[page_id][url] = nofollow
+    for page in pages:
+        for url, _, nofollow in page.links:
+            links[page.pk][url] = nofollow
     return links
 
 

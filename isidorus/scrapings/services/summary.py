@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 
-from isidorus.scrapings.models import Image, Link, Page, Scraping
+from isidorus.scrapings.models import Image, LinkCount, Page, Scraping
 from isidorus.scrapings.progress import JobProgress
 from isidorus.scrapings.retention import job_item_of
 from isidorus.scrapings.selectors import Counters, counters_from_item, live_progress, term_totals
@@ -65,7 +65,7 @@ def job_summary(job_id: str, *, top_terms: int = 10) -> dict[str, Any]:
             "skipped_by_reason": reasons["skipped"],
         },
         "top_terms": [{"term": t["term"], "count": t["total"], "pages": t["pages"]} for t in terms],
-        "links": Link.objects.filter(scraping_id=job_id).count(),
+        "links": pages.aggregate(links=Sum(LinkCount()))["links"] or 0,
         "images": Image.objects.filter(scraping_id=job_id).count(),
         "summaries": pages.exclude(summary="").count(),
         "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
