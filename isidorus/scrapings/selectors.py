@@ -7,12 +7,11 @@ never as an error: the API answers 404 either way and tells nothing about other 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -308,29 +307,16 @@ def term_totals(
 
 class LinkRows:
     """A job's links as the cursor paginator reads a queryset: ordered by id, filtered by
-    an id bound, sliced. Each slice is one keyset query over the job's pages in id order,
-    unnesting their `links` until it has enough (not a scan of the whole job).
+    an id bound, sliced. A slice reads the job's pages in id order from the bound, a few
+    at a time, and takes their links in position order until it has enough.
+
+    The pages are walked here, not with one SQL query that unnests and sorts: PostgreSQL
+    sorted every link from the cursor to the job's end for that (92 ms for 2,000 pages,
+    against 0.3 ms when it sorts page by page), whatever the LIMIT.
     """
 
-    _SQL = """
-        SELECT page.id * {factor} + link.position AS id, page.id AS page_id,
-               page.url AS source_url, link.value ->> 0 AS target_url,
-               (link.value ->> 1)::boolean AS internal, (link.value ->> 2)::boolean AS nofollow
-        FROM scrapings_page AS page
-        CROSS JOIN LATERAL (
-            SELECT value, ordinality - 1 AS position
-            FROM jsonb_array_elements(page.links) WITH ORDINALITY
-        ) AS link
-        WHERE page.scraping_id = %(job)s {where}
-        ORDER BY page.id {direction}, link.position {direction}
-        LIMIT %(limit)s OFFSET %(offset)s
-    """
-    # The row comparison is the bound; the page.id one lets the (scraping, id) index start
-    # at the bound's page.
-    _BOUNDS = {
-        "id__gt": " AND page.id >= %(page)s AND (page.id, link.position) > (%(page)s, %(pos)s)",
-        "id__lt": " AND page.id <= %(page)s AND (page.id, link.position) < (%(page)s, %(pos)s)",
-    }
+    PAGES_PER_READ = 32
+    _BOUNDS = ("id__gt", "id__lt")
 
     def __init__(
         self,
@@ -360,25 +346,49 @@ class LinkRows:
         return LinkRows(self._job_id, self._internal, descending=self._descending, bound=bounded)
 
     def __getitem__(self, rows: slice) -> list[dict[str, Any]]:
-        offset = rows.start or 0
-        params: dict[str, Any] = {"job": self._job_id, "limit": rows.stop - offset}
-        params["offset"] = offset
-        where = ""
-        if self._internal is not None:
-            where += " AND (link.value ->> 1)::boolean = %(internal)s"
-            params["internal"] = self._internal
-            if not self._internal:
-                where += " AND page.has_external_links"  # the partial index's condition
+        wanted = int(rows.stop)
+        pages = Page.objects.filter(scraping_id=self._job_id)
+        if self._internal is False:
+            pages = pages.filter(has_external_links=True)  # the partial index's condition
+        bound_page, bound_position = -1, 0
         if self._bound is not None:
             name, value = self._bound
-            params["page"], params["pos"] = divmod(value, LINK_ID_PAGE_FACTOR)
-            where += self._BOUNDS[name]
-        direction = "DESC" if self._descending else "ASC"
-        sql = self._SQL.format(factor=LINK_ID_PAGE_FACTOR, where=where, direction=direction)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            columns = [column.name for column in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            bound_page, bound_position = divmod(value, LINK_ID_PAGE_FACTOR)
+            pages = pages.filter(**{"id__gte" if name == "id__gt" else "id__lte": bound_page})
+        pages = pages.order_by("-id" if self._descending else "id")
+        found: list[dict[str, Any]] = []
+        while len(found) < wanted:
+            chunk = list(pages.values_list("id", "url", "links")[: self.PAGES_PER_READ])
+            for page_id, url, links in chunk:
+                found += self._page_links(page_id, url, links, bound_page, bound_position)
+            if len(chunk) < self.PAGES_PER_READ:
+                break
+            last = chunk[-1][0]
+            pages = pages.filter(id__lt=last) if self._descending else pages.filter(id__gt=last)
+        return found[rows.start or 0 : wanted]
+
+    def _page_links(
+        self, page_id: int, url: str, links: list[list[Any]], bound_page: int, bound_position: int
+    ) -> list[dict[str, Any]]:
+        positions: Iterable[int] = range(len(links))
+        if page_id == bound_page:
+            positions = (
+                range(bound_position) if self._descending else range(bound_position + 1, len(links))
+            )
+        if self._descending:
+            positions = reversed(list(positions))
+        return [
+            {
+                "id": page_id * LINK_ID_PAGE_FACTOR + position,
+                "page_id": page_id,
+                "source_url": url,
+                "target_url": links[position][0],
+                "internal": links[position][1],
+                "nofollow": links[position][2],
+            }
+            for position in positions
+            if self._internal is None or links[position][1] == self._internal
+        ]
 
 
 def link_list(*, job: Scraping, internal: bool | None = None) -> LinkRows:

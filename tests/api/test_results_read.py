@@ -11,6 +11,7 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from isidorus.scrapings.models import Image, Page, Scraping
+from isidorus.scrapings.selectors import LinkRows
 from isidorus.scrapings.services.write import job_terms_add
 from tests.support.links import add_link
 
@@ -226,8 +227,12 @@ def test_a_walk_through_the_links_sees_each_once_while_more_are_written(
 
 
 def test_links_walk_back_through_previous_and_skip_pages_without_external_links(
-    api: APIClient, make_job: Callable[..., Scraping], make_page: Callable[..., Page]
+    api: APIClient,
+    make_job: Callable[..., Scraping],
+    make_page: Callable[..., Page],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(LinkRows, "PAGES_PER_READ", 1)  # each answer reads several chunks
     job = make_job()
     ids = []
     external = []
