@@ -250,7 +250,7 @@ class Link(models.Model):
     A page's links are one jsonb value on its row, [[target url, internal, nofollow], ...]
     in the page's order (migration 0022): about 130 rows a page, each with two index
     entries, were the bulkiest rows the writer made. The view keeps the rows' shape for
-    reads by page or job; the links API reads the pages itself (selectors.link_page).
+    reads by page or job; the links API reads the pages itself (selectors.LinkRows).
     """
 
     id = models.BigIntegerField(primary_key=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -305,6 +305,7 @@ def term_totals(
     return list(terms.values("term", "total", "pages").order_by("-total", "term")[:limit])
 
 
+@dataclass(frozen=True)
 class LinkRows:
     """A job's links as the cursor paginator reads a queryset: ordered by id, filtered by
     an id bound, sliced. A slice reads the job's pages in id order from the bound, a few
@@ -315,35 +316,25 @@ class LinkRows:
     against 0.3 ms when it sorts page by page), whatever the LIMIT.
     """
 
-    PAGES_PER_READ = 32
-    _BOUNDS = ("id__gt", "id__lt")
+    PAGES_PER_READ: ClassVar[int] = 32
+    _BOUNDS: ClassVar[tuple[str, ...]] = ("id__gt", "id__lt")
 
-    def __init__(
-        self,
-        job_id: uuid.UUID,
-        internal: bool | None,
-        *,
-        descending: bool = False,
-        bound: tuple[str, int] | None = None,
-    ) -> None:
-        self._job_id = job_id
-        self._internal = internal
-        self._descending = descending
-        self._bound = bound
+    _job_id: uuid.UUID
+    _internal: bool | None
+    _descending: bool = False
+    _bound: tuple[str, int] | None = None
 
     def order_by(self, *ordering: str) -> LinkRows:
         if ordering not in (("id",), ("-id",)):
             raise ValueError(f"links are ordered by id only, not {ordering}")
-        descending = ordering == ("-id",)
-        return LinkRows(self._job_id, self._internal, descending=descending, bound=self._bound)
+        return replace(self, _descending=ordering == ("-id",))
 
     def filter(self, **bound: int | str) -> LinkRows:
         """`id__gt` or `id__lt`: the cursor's position (a checked string of digits)."""
         ((name, value),) = bound.items()
         if name not in self._BOUNDS:
             raise ValueError(f"links filter on an id bound only, not {name}")
-        bounded = (name, int(value))
-        return LinkRows(self._job_id, self._internal, descending=self._descending, bound=bounded)
+        return replace(self, _bound=(name, int(value)))
 
     def __getitem__(self, rows: slice) -> list[dict[str, Any]]:
         wanted = int(rows.stop)
