@@ -11,7 +11,11 @@ crawl runs at full speed, then the server's saturation rate.
    owner's request limit is raised for the run (ISIDORUS_REQUESTS_PER_MINUTE: the 32
    clients share one key; the throttle still runs). `--worker-nice` runs the crawl's
    workers at a lower CPU priority than the API, as a shared host would (in production
-   they run on their own machines); 0 gives every process the same priority.
+   they run on their own machines): their nice value and, where the kernel schedules
+   each session as a group (autogroup), their sessions' (crawl_bench.lower_session_priority;
+   until stop 34 only the former, which autogroup made no lower than the API's).
+   PostgreSQL, Redis and the emulators keep their own priority. 0 gives every process
+   the same priority.
 2. Starts a crawl of the site, waits until it has written a few hundred pages, then runs
    `--clients` clients for `--seconds`, each sending `--rate` requests a second on a fixed
    schedule (open loop, as wrk2's -R: a request's latency counts from when it was due,
@@ -99,8 +103,10 @@ class Client:
         word = self.words[self.turn % len(self.words)]
         return "/api/v1/search/?" + urlencode({"q": word, "scraping": self.job_id})
 
-    def request(self, endpoint: str) -> tuple[str, Any]:
-        """("", the JSON body) or (what went wrong, None)."""
+    def request(self, endpoint: str) -> tuple[str, bytes, float]:
+        """("", the body, when its last byte came) or (what went wrong, b"", when).
+        The body is parsed by the caller after the time is taken: the 32 clients share one
+        interpreter, and parsing a 100-page list is not the server's latency."""
         try:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(
@@ -113,19 +119,21 @@ class Client:
             if self.connection is not None:
                 self.connection.close()
             self.connection = None
-            return type(error).__name__, None
+            return type(error).__name__, b"", time.monotonic()
+        received = time.monotonic()
         if response.status != 200:
-            return f"HTTP {response.status}: {body[:120]!r}", None
-        return "", json.loads(body)
+            return f"HTTP {response.status}: {body[:120]!r}", b"", received
+        return "", body, received
 
     def next_endpoint(self) -> str:
         endpoint = self.endpoints[self.turn % len(self.endpoints)]
         self.turn += 1
         return endpoint
 
-    def follow(self, endpoint: str, body: Any) -> None:
+    def follow(self, endpoint: str, body: bytes) -> None:
         if endpoint == "pages list":
-            following = body.get("next") if isinstance(body, dict) else None
+            page = json.loads(body)
+            following = page.get("next") if isinstance(page, dict) else None
             self.cursor_path = _path_of(following) if following else ""
 
 
@@ -142,8 +150,8 @@ def open_loop(client: Client, rate: float, until: float, offset: float) -> None:
         if pause > 0:
             time.sleep(pause)
         endpoint = client.next_endpoint()
-        error, body = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - due), not error, error))
+        error, body, received = client.request(endpoint)
+        client.samples.append(Sample(endpoint, 1000 * (received - due), not error, error))
         if not error:
             client.follow(endpoint, body)
         due += interval
@@ -153,8 +161,8 @@ def closed_loop(client: Client, until: float) -> None:
     while time.monotonic() < until:
         endpoint = client.next_endpoint()
         sent = time.monotonic()
-        error, body = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (time.monotonic() - sent), not error, error))
+        error, body, received = client.request(endpoint)
+        client.samples.append(Sample(endpoint, 1000 * (received - sent), not error, error))
         if not error:
             client.follow(endpoint, body)
 
