@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from isidorus.job_state.codes import Admission as Code
 from isidorus.job_state.keys import job_key, tombstone_key
@@ -91,8 +91,65 @@ def admit_counted(
     again after a crash reports the same number: the writer counts it once, with the row."""
     if not candidates and not tallies:
         return Admission([], {})
-    # One string for all candidates: packing thousands of separate arguments cost more
-    # than the script itself (bench/crawl_bench.py profile).
+    keys = [
+        job_key(job_id, "seen"), job_key(job_id, "open"), job_key(job_id, "budget"), quota_key,
+        tombstone_key(job_id), job_key(job_id, "state"), job_key(job_id, "dups"),
+    ]  # fmt: skip
+    limits = [max_pages, quota_limit, quota_ttl, max_depth]
+    admission = Admission([], {})
+    for part, part_tallies in script_parts(candidates, tallies):
+        result = run("admit", keys, [*limits, _candidate_lines(part), _pin_lines(part_tallies)])
+        if result == [Code.BURIED]:
+            return Admission([Code.DUPLICATE] * len(candidates), {t.item: 0 for t in tallies})
+        if result == [Code.LOST]:
+            raise JobStateLost(job_id)
+        codes, pinned = result
+        admission.codes.extend(_CODES[code] for code in codes)
+        admission.duplicates.update(
+            (tally.item, int(count)) for tally, count in zip(part_tallies, pinned, strict=True)
+        )
+    return admission
+
+
+# Redis runs one script at a time, and every other client (the API's request throttle, the
+# writers' counters) waits until it ends: a batch's 4,000-5,000 links took 10-20 ms in one
+# script, which was most of the API's tail latency beside a crawl. Its candidates are
+# offered in scripts of at most this many instead (~2-3 ms each), at a parent's boundary.
+CANDIDATES_PER_SCRIPT = 500
+
+
+def script_parts(
+    candidates: list[Candidate], tallies: list[DuplicateTally]
+) -> list[tuple[list[Candidate], list[DuplicateTally]]]:
+    """The candidates and tallies in consecutive parts, each with all of its parents'
+    links and tallies: the script counts and pins a parent's duplicates from the links it
+    sees, so a parent is never split. Parts run in order, so a URL offered by two parents
+    meets the same state as in one script. A parent whose links are not consecutive (not
+    how discovery builds them) keeps everything in one script."""
+    runs: list[tuple[str, list[Candidate]]] = []
+    for candidate in candidates:
+        if runs and runs[-1][0] == candidate.parent_fingerprint:
+            runs[-1][1].append(candidate)
+        else:
+            runs.append((candidate.parent_fingerprint, [candidate]))
+    if len({parent for parent, _ in runs}) < len(runs) or len(candidates) <= CANDIDATES_PER_SCRIPT:
+        return [(candidates, tallies)]
+    parts: list[tuple[list[Candidate], set[str]]] = []
+    for parent, links in runs:
+        if not parts or len(parts[-1][0]) + len(links) > CANDIDATES_PER_SCRIPT:
+            parts.append(([], set()))
+        parts[-1][0].extend(links)
+        parts[-1][1].add(parent)
+    part_of = {parent: index for index, (_, parents) in enumerate(parts) for parent in parents}
+    part_tallies: list[list[DuplicateTally]] = [[] for _ in parts]
+    for tally in tallies:  # a parent without links here pins only what it dropped: any part
+        part_tallies[part_of.get(tally.parent_fingerprint, 0)].append(tally)
+    return [(links, part_tallies[index]) for index, (links, _) in enumerate(parts)]
+
+
+def _candidate_lines(candidates: list[Candidate]) -> str:
+    """One string for all candidates: packing thousands of separate arguments cost more
+    than the script itself (bench/crawl_bench.py profile)."""
     parent_urls: dict[str, str] = {}
     lines = []
     for candidate in candidates:
@@ -104,21 +161,10 @@ def admit_counted(
             f"{candidate.fingerprint}\t{candidate.depth}\t{kind}\t{candidate.parent_fingerprint}"
             f"\t{_json_string(candidate.url)}\t{parent_url}"
         )
-    pins = "\n".join(
+    return "\n".join(lines)
+
+
+def _pin_lines(tallies: list[DuplicateTally]) -> str:
+    return "\n".join(
         f"{t.parent_fingerprint}\t{t.item}\t{t.dropped}\t{int(t.counted)}" for t in tallies
-    )
-    args: list[Any] = [max_pages, quota_limit, quota_ttl, max_depth, "\n".join(lines), pins]
-    keys = [
-        job_key(job_id, "seen"), job_key(job_id, "open"), job_key(job_id, "budget"), quota_key,
-        tombstone_key(job_id), job_key(job_id, "state"), job_key(job_id, "dups"),
-    ]  # fmt: skip
-    result = run("admit", keys, args)
-    if result == [Code.BURIED]:
-        return Admission([Code.DUPLICATE] * len(candidates), {t.item: 0 for t in tallies})
-    if result == [Code.LOST]:
-        raise JobStateLost(job_id)
-    codes, pinned = result
-    return Admission(
-        [_CODES[code] for code in codes],
-        {tally.item: int(count) for tally, count in zip(tallies, pinned, strict=True)},
     )

@@ -404,3 +404,73 @@ def test_the_scripts_use_only_the_codes_defined_once_in_python() -> None:
 def test_a_candidates_code_is_one_letter_so_the_script_returns_them_as_one_string() -> None:
     whole_call = {job_state.Code.BURIED, job_state.Code.LOST}
     assert all(len(code.value) == 1 for code in job_state.Code if code not in whole_call)
+
+
+def _batch() -> tuple[list[Candidate], list[DuplicateTally]]:
+    """Three parents whose links overlap (b's "x" is p1's first), a page that repeats a
+    link at a shorter depth, and a parent with no links left after the repeats it dropped."""
+    candidates = [
+        link("x", 2, parent="p1"), link("y", 2, parent="p1"),
+        link("z", 2, parent="p2"), link("x", 1, parent="p2"),
+        link("s", 2, parent="p2", fetch=False),
+        link("w", 2, parent="p3"), link("y", 2, parent="p3"),
+    ]  # fmt: skip
+    tallies = [
+        DuplicateTally("p1", "page:p1", 0),
+        DuplicateTally("p2", "page:p2", 1),
+        DuplicateTally("p3", "page:p3", 0),
+        DuplicateTally("p4", "page:p4", 3),
+    ]
+    return candidates, tallies
+
+
+def test_a_batch_is_offered_in_parts_of_whole_parents(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job_state.admission, "CANDIDATES_PER_SCRIPT", 3)
+    candidates, tallies = _batch()
+    parts = job_state.admission.script_parts(candidates, tallies)
+    assert [[c.parent_fingerprint for c in links] for links, _ in parts] == [
+        ["p1", "p1"], ["p2", "p2", "p2"], ["p3", "p3"],
+    ]  # fmt: skip
+    assert [[t.item for t in pins] for _, pins in parts] == [
+        ["page:p1", "page:p4"], ["page:p2"], ["page:p3"],
+    ]  # fmt: skip
+    # A parent larger than a part is never split.
+    monkeypatch.setattr(job_state.admission, "CANDIDATES_PER_SCRIPT", 1)
+    assert [len(links) for links, _ in job_state.admission.script_parts(*_batch())] == [2, 3, 2]
+    # A parent whose links are not consecutive keeps the batch in one script.
+    scattered = [link("a", parent="p1"), link("b", parent="p2"), link("c", parent="p1")]
+    assert job_state.admission.script_parts(scattered, []) == [(scattered, [])]
+
+
+def test_a_batch_in_parts_gets_the_codes_counts_and_state_of_one_script(
+    redis_clean: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same batch, offered once in one script and once in parts of one parent each, with
+    a budget that runs out in the last part: the same codes, duplicate counts and Redis
+    state."""
+
+    def offer(parts_of: int) -> tuple[Any, dict[str, Any]]:
+        redis_clean.flushdb()
+        job_state.activate("parts")
+        admit("parts", link("y", 3, parent="other"))  # known at depth 3: shortened to 2
+        monkeypatch.setattr(job_state.admission, "CANDIDATES_PER_SCRIPT", parts_of)
+        admission = job_state.admit_counted(
+            job_id="parts",
+            candidates=_batch()[0],
+            tallies=_batch()[1],
+            max_pages=3,
+            quota_key=QUOTA_KEY,
+            quota_limit=1000,
+            quota_ttl=3600,
+            max_depth=3,
+        )
+        state = {name: redis_clean.hgetall(key("parts", name)) for name in ("seen", "open", "dups")}
+        return admission, {**state, "budget": budget(redis_clean, "parts")}
+
+    in_one, state_in_one = offer(1000)
+    in_parts, state_in_parts = offer(1)
+    assert in_parts == in_one
+    assert state_in_parts == state_in_one
+    # x, z admitted; y and x shortened (re-expanded); s skipped; w over the budget; y repeated.
+    assert "".join(in_one.codes) == "AEAENLD"
+    assert in_one.duplicates == {"page:p1": 1, "page:p2": 2, "page:p3": 1, "page:p4": 3}
