@@ -12,7 +12,7 @@ crawl runs at full speed, then the server's saturation rate.
    clients share one key; the throttle still runs). `--worker-nice` runs the crawl's
    workers at a lower CPU priority than the API, as a shared host would (in production
    they run on their own machines): their nice value and, where the kernel schedules
-   each session as a group (autogroup), their sessions' (crawl_bench.lower_session_priority;
+   each session as a group (autogroup), their sessions' (scripts/processes.lower_priority;
    until stop 34 only the former, which autogroup made no lower than the API's).
    PostgreSQL, Redis and the emulators keep their own priority. 0 gives every process
    the same priority.

@@ -65,7 +65,7 @@ from synthetic_site import (  # noqa: E402
 )
 
 from isidorus.core.local_aws import local_aws_environment  # noqa: E402
-from scripts.processes import kill_group, spawn, stop_tree  # noqa: E402
+from scripts.processes import kill_group, lower_priority, spawn, stop_tree  # noqa: E402
 
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 SCRAPY_VENV = REPO_ROOT / ".venvs" / "bench-scrapy"
@@ -252,7 +252,7 @@ def start_worker(
     nice: int = 0,
 ) -> subprocess.Popen[bytes]:
     log_path = run_dir / f"worker-{stage}.log"
-    command = [*(["nice", "-n", str(nice)] if nice else []),
+    command = [
         str(VENV_PY), "-m", "celery", "-A", "config",
         "worker",
         "-Q", f"{env['ISIDORUS_NAMESPACE']}-{stage}", "-n", f"bench-{stage}@%h",
@@ -261,7 +261,7 @@ def start_worker(
     ]  # fmt: skip
     process = started.popen(f"worker-{stage}", command, log_path=log_path, env=env)
     if nice:
-        log(f"worker {stage}: nice {nice}; {lower_session_priority(process.pid, nice)}")
+        log(f"worker {stage}: {lower_priority(process.pid, nice)}")
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -270,22 +270,6 @@ def start_worker(
             return process
         time.sleep(0.2)
     raise TimeoutError(f"worker {stage} not ready:\n{log_path.read_text()[-3000:]}")
-
-
-def lower_session_priority(pid: int, nice: int) -> str:
-    """Give `pid`'s whole session the CPU weight of `nice`. With the kernel's autogroup
-    scheduling (/proc/sys/kernel/sched_autogroup_enabled) every session is one scheduling
-    group and the CPU is first shared equally between the busy groups: a process's own
-    nice value then weighs only against its session's other processes, so `nice -n` alone
-    does not put a worker behind the API. The group's nice does (sched(7), "The autogroup
-    feature"). Without autogroup the file is absent and `nice -n` already did it.
-    Returns what the kernel then reports for the session's group."""
-    group = Path(f"/proc/{pid}/autogroup")
-    try:
-        group.write_text(f"{nice}\n")
-        return f"its session's group: {group.read_text().strip()}"
-    except OSError as error:
-        return f"no session group set ({error.strerror})"
 
 
 def redis_commandstats() -> dict[str, int]:

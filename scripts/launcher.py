@@ -16,7 +16,8 @@ Settings (environment): LOCALSTACK_PORT (4566), MOTO_PORT (4569), POSTGRES_PORT 
 REDIS_PORT (6379), POSTGRES_CLUSTER (main: the Debian cluster to start when PostgreSQL
 does not answer), STACK_READY_TIMEOUT (120 s), STACK_STOP_GRACE (10 s), PYTHON (the
 interpreter that builds the virtualenvs), API_PORT (8000), DEMO_PORT (8765),
-WORKER_CONCURRENCY (2), ISIDORUS_NAMESPACE (isidorus). Standard library only: `make test`
+WORKER_CONCURRENCY (2), WORKER_NICE (10: the Celery workers' CPU priority below the API's, on
+this one host; 0 for none), ISIDORUS_NAMESPACE (isidorus). Standard library only: `make test`
 runs it while the project's virtualenv is still being built.
 """
 
@@ -37,7 +38,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from scripts import venvs
-from scripts.processes import REPO_ROOT, STACK_DIR, Recorded, is_alive, process_tree
+from scripts.processes import (
+    REPO_ROOT,
+    STACK_DIR,
+    Recorded,
+    is_alive,
+    lower_priority,
+    process_tree,
+)
 
 SCRIPTS_DIR = REPO_ROOT / "scripts"
 VENVS_DIR = venvs.VENVS_DIR
@@ -52,6 +60,13 @@ MOTO = Recorded("moto", "moto_server")
 
 class LaunchError(RuntimeError):
     pass
+
+
+def _nice(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, str(default))
+    if not raw.isdigit() or not 0 <= int(raw) <= 19:
+        raise LaunchError(f"{variable}={raw} is not a nice value from 0 to 19")
+    return int(raw)
 
 
 def _port(variable: str, default: int) -> int:
@@ -513,6 +528,7 @@ def services_up() -> None:
     api_port = _port("API_PORT", 8000)
     namespace = os.environ.get("ISIDORUS_NAMESPACE", "isidorus")
     concurrency = os.environ.get("WORKER_CONCURRENCY", "2")
+    worker_nice = _nice("WORKER_NICE", 10)
     commands: dict[str, list[str]] = {
         "run-api": [
             str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application",
@@ -549,7 +565,10 @@ def services_up() -> None:
             say("services", f"{name} already running (pid {pid})")
             continue
         pid = service.start(command, env=env)
-        say("services", f"started {name} (pid {pid}, log .stack/{name}.log)")
+        priority = ""
+        if name.startswith("run-worker-") and worker_nice:
+            priority = f", {lower_priority(pid, worker_nice)}"
+        say("services", f"started {name} (pid {pid}{priority}, log .stack/{name}.log)")
     _await_health(f"http://127.0.0.1:{api_port}/health/", _service("run-api"))
 
 

@@ -153,6 +153,24 @@ def spawn(
         )
 
 
+def lower_priority(pid: int, nice: int) -> str:
+    """Run `pid`, and the processes it forks later, at `nice`, with its whole session.
+
+    With the kernel's autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled),
+    each session is one scheduling group and the CPU is first shared equally between the
+    busy groups; a process's own nice value then weighs only against its session's other
+    processes. spawn() gives every process its own session, so `nice` alone leaves a
+    Celery worker level with the API. The group's nice (sched(7), "The autogroup
+    feature") puts it behind. Returns what was set, for the log."""
+    os.setpriority(os.PRIO_PROCESS, pid, nice)
+    group = Path(f"/proc/{pid}/autogroup")
+    try:
+        group.write_text(f"{nice}\n")
+        return f"nice {nice}, session group {group.read_text().strip()}"
+    except OSError as error:  # no autogroup: the process's nice is what counts
+        return f"nice {nice}, no session group ({error.strerror})"
+
+
 @dataclass(frozen=True)
 class Recorded:
     """A long-lived process of this checkout, known by `.stack/<name>.pid`; `signature`

@@ -13,7 +13,7 @@ import pytest
 
 from config.queues import STAGES
 from scripts import launcher
-from scripts.processes import REPO_ROOT, Recorded, is_alive, process_tree
+from scripts.processes import REPO_ROOT, Recorded, is_alive, lower_priority, process_tree, stop_tree
 
 # A parent that starts a child in a session of its own (it leaves the parent's process
 # group, as a daemonising server does), prints the child's PID, then waits.
@@ -113,3 +113,35 @@ def test_a_bad_port_is_refused_with_its_name() -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "MOTO_PORT=70000 is not a TCP port" in result.stderr
+
+
+def test_a_worker_is_lowered_with_its_whole_session() -> None:
+    """A child that forks later (as Celery's pool does) runs at the same priority, and with
+    autogroup its session's group is lowered too: otherwise each session is one group
+    with an equal share of the CPU, whatever its processes' nice values."""
+    forks_later = "import os, time; time.sleep(0.5); os.fork() or time.sleep(300); time.sleep(300)"
+    process = subprocess.Popen([sys.executable, "-c", forks_later], start_new_session=True)
+    try:
+        said = lower_priority(process.pid, 7)
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == 7
+        deadline = time.monotonic() + 10
+        while len(process_tree(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = process_tree(process.pid) - {process.pid}
+        assert os.getpriority(os.PRIO_PROCESS, child) == 7
+        group = f"/proc/{process.pid}/autogroup"
+        if os.path.exists(group):
+            with open(group) as line:
+                assert line.read().strip().endswith("nice 7")
+            assert said.startswith("nice 7, session group /autogroup-")
+    finally:
+        stop_tree(process.pid, grace=5)
+
+
+@pytest.mark.parametrize("value", ["20", "-1", "ten"])
+def test_a_bad_worker_nice_is_refused_with_its_name(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKER_NICE", value)
+    with pytest.raises(launcher.LaunchError, match=f"WORKER_NICE={value} is not a nice value"):
+        launcher._nice("WORKER_NICE", 10)
