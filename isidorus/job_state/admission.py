@@ -126,13 +126,15 @@ def script_parts(
     sees, so a parent is never split. Parts run in order, so a URL offered by two parents
     meets the same state as in one script. A parent whose links are not consecutive (not
     how discovery builds them) keeps everything in one script."""
+    if len(candidates) <= CANDIDATES_PER_SCRIPT:
+        return [(candidates, tallies)]
     runs: list[tuple[str, list[Candidate]]] = []
     for candidate in candidates:
         if runs and runs[-1][0] == candidate.parent_fingerprint:
             runs[-1][1].append(candidate)
         else:
             runs.append((candidate.parent_fingerprint, [candidate]))
-    if len({parent for parent, _ in runs}) < len(runs) or len(candidates) <= CANDIDATES_PER_SCRIPT:
+    if len({parent for parent, _ in runs}) < len(runs):
         return [(candidates, tallies)]
     parts: list[tuple[list[Candidate], set[str]]] = []
     for parent, links in runs:
