@@ -18,8 +18,9 @@
    offline defaults (extractive summaries; images downloaded from the site, validated,
    stored in S3 and described offline), a summarizer and an image-extractor worker
    started too; the ratio of the two rates is printed (issue 15: >= 0.75x).
-3. Scrapy: bench/scrapy_spider.py in .venvs/bench-scrapy (created here if missing, Scrapy
-   pinned), same site, same extraction, a no-op item pipeline.
+3. Scrapy: bench/scrapy_spider.py in .venvs/bench-scrapy (rebuilt here whenever
+   bench/requirements-scrapy.txt, which pins Scrapy and all it pulls in, changes), same site,
+   same extraction, a no-op item pipeline.
 4. Prints one table: pages, seconds, pages/s and the CPU seconds of every process
    involved, and the ratio. Every process the bench started is stopped by PID.
 
@@ -66,10 +67,11 @@ from synthetic_site import (  # noqa: E402
 
 from isidorus.core.local_aws import local_aws_environment  # noqa: E402
 from scripts.processes import kill_group, lower_priority, spawn, stop_tree  # noqa: E402
+from scripts.venvs import install_exact  # noqa: E402
 
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 SCRAPY_VENV = REPO_ROOT / ".venvs" / "bench-scrapy"
-SCRAPY_REQUIREMENTS = ["scrapy==2.19.0", "py-spy==0.4.3"]
+SCRAPY_REQUIREMENTS = REPO_ROOT / "bench" / "requirements-scrapy.txt"
 STACK_DIR = REPO_ROOT / ".stack"
 RUNS_DIR = REPO_ROOT / "bench" / ".runs"
 
@@ -668,15 +670,11 @@ def stop_profilers(
 
 
 def ensure_scrapy_venv() -> Path:
-    python = SCRAPY_VENV / "bin" / "python"
-    check = [str(python), "-c", "import scrapy; assert scrapy.__version__ == '2.19.0'"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    log(f"creating {SCRAPY_VENV.relative_to(REPO_ROOT)} with {' '.join(SCRAPY_REQUIREMENTS)}")
-    subprocess.run([sys.executable, "-m", "venv", str(SCRAPY_VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, *SCRAPY_REQUIREMENTS], check=True)
-    return python
+    """Scrapy's virtualenv, exactly as bench/requirements-scrapy.txt pins it."""
+    log_path = SCRAPY_VENV.parent / "bench-scrapy-install.log"
+    if install_exact(SCRAPY_VENV, SCRAPY_REQUIREMENTS, log=log_path):
+        log(f"built {SCRAPY_VENV.relative_to(REPO_ROOT)} from {SCRAPY_REQUIREMENTS.name}")
+    return SCRAPY_VENV / "bin" / "python"
 
 
 def run_scrapy(server: SiteServer, started: Started, run_dir: Path, depth: int) -> Phase:

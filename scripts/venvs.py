@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,6 +94,25 @@ def install(
             where = f" ({log})" if log else ""
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log else ""
             raise InstallError(f"installing {requirements} into {venv} failed{where}\n{tail}")
+
+
+STAMP = ".requirements-sha256"
+
+
+def install_exact(venv: Path, requirements: Path, *, log: Path | None = None) -> bool:
+    """Make `venv` hold exactly the pinned `requirements`; True when it had to be rebuilt.
+
+    An install on top of an older set would keep packages the new set dropped, so a changed
+    file rebuilds the virtualenv from nothing. The file's sha256 is kept in the virtualenv.
+    """
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    stamp = venv / STAMP
+    if (venv / "bin" / "python").exists() and stamp.exists() and stamp.read_text() == digest:
+        return False
+    shutil.rmtree(venv, ignore_errors=True)
+    install(venv, requirements, log=log)
+    stamp.write_text(digest)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
