@@ -70,6 +70,7 @@ from isidorus.job_state.work import (
     open_count,
     open_items,
     open_new,
+    open_payloads,
     release_claims,
     which_open,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "open_count",
     "open_items",
     "open_new",
+    "open_payloads",
     "pace",
     "pace_done",
     "pace_reset",

@@ -59,10 +59,19 @@ def open_items(job_id: str) -> dict[str, dict[str, Any]]:
 
 def which_open(job_id: str, items: list[str]) -> set[str]:
     """The `items` that are open, in one command."""
+    return set(_open_raw(job_id, items))
+
+
+def open_payloads(job_id: str, items: list[str]) -> dict[str, dict[str, Any]]:
+    """The payloads of the `items` that are open, in one command."""
+    return {item: json.loads(raw) for item, raw in _open_raw(job_id, items).items()}
+
+
+def _open_raw(job_id: str, items: list[str]) -> dict[str, Any]:
     if not items:
-        return set()
+        return {}
     found = get_redis().hmget(job_key(job_id, "open"), items)
-    return {item for item, payload in zip(items, found, strict=True) if payload is not None}
+    return {item: raw for item, raw in zip(items, found, strict=True) if raw is not None}
 
 
 def open_new(job_id: str, items: dict[str, dict[str, Any]]) -> None:

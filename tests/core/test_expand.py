@@ -14,7 +14,9 @@ from isidorus.contracts import EXPAND, SCRAPE, PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.services import expand
+from isidorus.scrapings.services.discover import Discovery, dispatch
 from isidorus.scrapings.services.expand import ExpandReport, expand_pages
+from isidorus.scrapings.services.finish import items_close
 from tests.core.conftest import NewJob
 from tests.support.batches import take
 
@@ -105,3 +107,60 @@ def test_the_written_pages_of_a_message_expand_in_one_batch_and_the_others_wait(
         for w in body["items"]
     }  # fmt: skip
     assert fetched == {f"{ORIGIN}/plain"}  # offered by both pages, admitted once
+
+
+def _expands_published() -> list[list[PageEntry]]:
+    return [
+        [PageEntry.from_wire(wire) for wire in body["items"]]
+        for name, body in take(SCRAPER)
+        if name == EXPAND.name
+    ]
+
+
+def _shortened(job_id: str, path: str) -> tuple[PageEntry, str]:
+    """A page admitted at depth 3, then reached at depth 1: its page and expand items open."""
+    url = f"{ORIGIN}{path}"
+    page = job_state.page_item(url_fingerprint(url))
+    job_state.open_new(job_id, {page: PageEntry(url, 3, f"{ORIGIN}/a/b").to_wire()})
+    entry = PageEntry(url, depth=1, parent_url=f"{ORIGIN}/")
+    job_state.open_new(job_id, {job_state.expand_item(url_fingerprint(url), 1): entry.to_wire()})
+    return entry, page
+
+
+def test_a_page_shortened_before_its_write_is_expanded_when_its_item_closes(
+    new_job: NewJob,
+) -> None:
+    """No message waits for the write (70 of them, none expanding anything, on a
+    2,000-page `docs-small` crawl): the page's closer publishes the expand instead."""
+    job_id = new_job(f"{ORIGIN}/", depth=3)
+    entry, page = _shortened(job_id, "/deep")
+    dispatch(job_id, Discovery(to_expand=[entry]), token="t")
+    assert _expands_published() == []
+
+    _written_page(job_id, "/deep")
+    items_close(job_id, [page])
+    assert _expands_published() == [[entry]]
+    # Redelivered, the closer finds the expand still open and publishes it again (the
+    # expand's claim drops the duplicate).
+    items_close(job_id, [page])
+    assert _expands_published() == [[entry]]
+
+
+def test_a_page_shortened_after_its_write_is_expanded_at_once(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/", depth=3)
+    entry, page = _shortened(job_id, "/deep")
+    _written_page(job_id, "/deep")
+    items_close(job_id, [page])  # closed first: the closer sees its expand open...
+    assert _expands_published() == [[entry]]
+    dispatch(job_id, Discovery(to_expand=[entry]), token="t")
+    assert _expands_published() == [[entry]]  # ...and so does the discovery, after it
+
+
+def test_an_expand_closed_with_its_page_is_not_published(new_job: NewJob) -> None:
+    job_id = new_job(f"{ORIGIN}/", depth=3)
+    entry, page = _shortened(job_id, "/deep")
+    _written_page(job_id, "/deep")
+    # The page's scrape read the expand before its admission (expands_subsumed).
+    items_close(job_id, [page, job_state.expand_item(url_fingerprint(entry.url), 1)])
+    assert _expands_published() == []
+    assert job_state.open_items(job_id) == {}

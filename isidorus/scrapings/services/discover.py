@@ -160,16 +160,61 @@ def discover(job: JobConfig, sources: list[LinkSource]) -> Discovery:
     return found
 
 
-def dispatch(job_id: str, found: Discovery, *, token: str, stage_worker: bool = True) -> None:
+def dispatch(
+    job_id: str,
+    found: Discovery,
+    *,
+    token: str,
+    stage_worker: bool = True,
+    expands_of_unwritten: bool = False,
+) -> None:
     """Publish the admitted work (its items are already open): scrape batches through the
     job's pacing (publish_paced), which also frees the slot of the delivery `token` that
-    found them and releases batches the job held back."""
+    found them and releases batches the job held back.
+
+    The pages a discovery shortened are expanded together (services/expand.py), only those
+    already written unless `expands_of_unwritten`: a page still open is expanded by the
+    scrape that writes it, or when its item closes (expands_of_closed_pages)."""
     size = settings.CRAWL_BATCH_SIZE
     bodies = [
         ScrapeBody(job_id, tuple(found.to_fetch[start : start + size]))
         for start in range(0, len(found.to_fetch), size)
     ]
     publish_paced(SCRAPE, bodies, job_id=job_id, token=token, stage_worker=stage_worker)
-    # The pages a discovery shortened are expanded together (services/expand.py).
-    for start in range(0, len(found.to_expand), size):
-        publish(EXPAND, ScrapeBody(job_id, tuple(found.to_expand[start : start + size])))
+    expands = found.to_expand if expands_of_unwritten else _written(job_id, found.to_expand)
+    publish_expands(job_id, expands)
+
+
+def publish_expands(job_id: str, entries: list[PageEntry]) -> None:
+    size = settings.CRAWL_BATCH_SIZE
+    for start in range(0, len(entries), size):
+        publish(EXPAND, ScrapeBody(job_id, tuple(entries[start : start + size])))
+
+
+def expands_of_closed_pages(job_id: str, depth: int, closed: list[str]) -> None:
+    """Publish the open expand items of the pages among `closed`, items just closed.
+
+    Their discovery left them to the page's writer (dispatch): an expand item opened before
+    the page's scrape read it is closed with the page; one opened later is published here.
+    A closer that dies before this line is redelivered, closes again and reads them again.
+    """
+    pages = [item.removeprefix(job_state.PAGE.prefix) for item in closed]
+    candidates = [
+        job_state.expand_item(fingerprint, shorter)
+        for item, fingerprint in zip(closed, pages, strict=True)
+        if job_state.PAGE.holds(item)
+        for shorter in range(depth)
+    ]
+    found = job_state.open_payloads(job_id, candidates)
+    publish_expands(job_id, [PageEntry.from_payload(payload) for payload in found.values()])
+
+
+def _written(job_id: str, entries: list[PageEntry]) -> list[PageEntry]:
+    """The entries whose page item is closed: their page's row is written.
+
+    Read after the admission that opened their expand items, as the closer of a page item
+    reads its expand items after the close (expands_of_closed_pages): whichever of the two
+    comes second sees both the expand open and the page closed, and publishes it."""
+    pages = [job_state.page_item(url_fingerprint(entry.url)) for entry in entries]
+    still_open = job_state.which_open(job_id, pages)
+    return [entry for entry, page in zip(entries, pages, strict=True) if page not in still_open]

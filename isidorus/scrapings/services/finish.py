@@ -24,6 +24,7 @@ from isidorus.scrapings.services.audit import (
     job_audit_repair,
 )
 from isidorus.scrapings.services.batch_effects import batch_effects_outstanding_apply
+from isidorus.scrapings.services.discover import expands_of_closed_pages
 from isidorus.scrapings.services.unfinished import job_record_unfinished
 
 STATE_LOST = "state_lost"
@@ -125,4 +126,6 @@ def items_close(job_id: str, items: list[str], *, release_claims: bool = False) 
     remaining = job_state.close(job_id=job_id, items=items)
     if remaining == 0:
         job_finish_if_done(job_id)
+    elif remaining > 0 and (job := job_config(job_id)) is not None:
+        expands_of_closed_pages(job_id, job.depth, items)
     return remaining

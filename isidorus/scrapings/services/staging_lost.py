@@ -32,7 +32,8 @@ def items_republish(job_id: str, entries: dict[str, dict[str, Any]], *, token: s
         PageEntry.from_payload(p) for item, p in entries.items() if job_state.EXPAND.holds(item)
     ]
     job_state.release_claims(job_id=job_id, items=list(entries))
-    dispatch(job_id, Discovery(to_fetch=pages, to_expand=expands), token=token, stage_worker=False)
+    found = Discovery(to_fetch=pages, to_expand=expands)
+    dispatch(job_id, found, token=token, stage_worker=False, expands_of_unwritten=True)
 
 
 def staged_batch_lost(*, job_id: str, batch_id: str, items: list[str]) -> dict[str, int]:
