@@ -15,6 +15,7 @@ from isidorus import job_state
 from isidorus.contracts import PageEntry
 from isidorus.crawling.urls import url_fingerprint
 from isidorus.scrapings.models import Page, Scraping
+from isidorus.scrapings.services.discover import batch_size_for
 from isidorus.scrapings.services.lifecycle import scraping_cancel
 from isidorus.scrapings.services.scrape import ScrapeReport, scrape_batch
 from isidorus.scrapings.services.write import write_batch
@@ -309,3 +310,39 @@ def test_a_page_whose_host_stays_busy_is_fetched_again_without_spending_an_attem
     assert site.page_paths() == ["/"]
     (writer,) = published(WRITER)
     assert [p["outcome"] for p in stage_get(writer["key"])["pages"]] == ["fetched"]
+
+
+def test_links_found_on_small_pages_go_in_bigger_messages(
+    job: str, site: FixtureSite, settings: Any
+) -> None:
+    """A message has a fixed cost; small pages' links fill up to CRAWL_BATCH_GROWTH x the
+    batch size, as many as CRAWL_BATCH_BYTES of pages the size of those that found them."""
+    settings.CRAWL_BATCH_SIZE, settings.CRAWL_BATCH_GROWTH = 1, 2
+    settings.CRAWL_BATCH_BYTES = 1  # less than any page: the configured size
+    scrape(job, [entry(site.url("/"))], "delivery-1")
+    assert [scraped_urls([body]) for body in published(SCRAPER)] == [
+        [site.url("/a.html")], [site.url("/b.html")],
+    ]  # fmt: skip
+
+    settings.CRAWL_BATCH_BYTES = 10_000_000  # room for many pages this small: grown twofold
+    scrape(job, [entry(site.url("/"))], "delivery-1")  # a redelivery re-publishes them (R)
+    assert [scraped_urls([body]) for body in published(SCRAPER)] == [
+        [site.url("/a.html"), site.url("/b.html")],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("page_bytes", "size"),
+    [
+        ([], 64),  # nothing fetched: the configured size
+        ([60_000] * 64, 64),  # large pages: never fewer than the configured size
+        ([12_000] * 64, 128),  # small pages: 174 would fit, at most twice the size
+        ([30_000] * 10, 69),  # in between: 2 MiB of them
+    ],
+)
+def test_a_messages_size_follows_the_size_of_the_pages_that_found_its_links(
+    page_bytes: list[int], size: int, settings: Any
+) -> None:
+    settings.CRAWL_BATCH_SIZE, settings.CRAWL_BATCH_GROWTH = 64, 2
+    settings.CRAWL_BATCH_BYTES = 2 * 1024 * 1024
+    assert batch_size_for(page_bytes) == size

@@ -158,7 +158,7 @@ def test_a_shorter_path_found_late_lowers_the_depth_and_follows_the_links(
         # One URL per message, so the fast chain reaches the target first, by the long path.
         start_worker(
             stages=["scraper", "writer"], name="racing", concurrency=3,
-            env={"CRAWL_BATCH_SIZE": "1"},
+            env={"CRAWL_BATCH_SIZE": "1", "CRAWL_BATCH_GROWTH": "1"},
         )  # fmt: skip
         job_id = start_crawl(site.url("/"), depth=3)
         assert wait_terminal(job_id)["status"] == "COMPLETED"

@@ -24,7 +24,7 @@ BIG_PAGES, BIG_DEPTH = 1200, 12
 SMALL_PAGES, SMALL_DEPTH = 15, 4
 # Small batches make many messages of the big job's frontier, as 64-URL batches do on a
 # 20,000-page site (bench/fairness_bench.py measures that).
-WORKER_ENV = {"CRAWL_BATCH_SIZE": "8", "CRAWL_FETCH_THREADS": "4"}
+WORKER_ENV = {"CRAWL_BATCH_SIZE": "8", "CRAWL_BATCH_GROWTH": "1", "CRAWL_FETCH_THREADS": "4"}
 
 
 def test_a_small_job_is_not_starved_by_a_big_one_and_both_complete_exactly(

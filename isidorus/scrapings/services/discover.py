@@ -167,6 +167,7 @@ def dispatch(
     token: str,
     stage_worker: bool = True,
     expands_of_unwritten: bool = False,
+    batch_size: int | None = None,
 ) -> None:
     """Publish the admitted work (its items are already open): scrape batches through the
     job's pacing (publish_paced), which also frees the slot of the delivery `token` that
@@ -175,7 +176,7 @@ def dispatch(
     The pages a discovery shortened are expanded together (services/expand.py), only those
     already written unless `expands_of_unwritten`: a page still open is expanded by the
     scrape that writes it, or when its item closes (expands_of_closed_pages)."""
-    size = settings.CRAWL_BATCH_SIZE
+    size = batch_size or settings.CRAWL_BATCH_SIZE
     bodies = [
         ScrapeBody(job_id, tuple(found.to_fetch[start : start + size]))
         for start in range(0, len(found.to_fetch), size)
@@ -183,6 +184,17 @@ def dispatch(
     publish_paced(SCRAPE, bodies, job_id=job_id, token=token, stage_worker=stage_worker)
     expands = found.to_expand if expands_of_unwritten else _written(job_id, found.to_expand)
     publish_expands(job_id, expands)
+
+
+def batch_size_for(page_bytes: list[int]) -> int:
+    """URLs per scrape message for the links found on pages of these sizes (bytes):
+    CRAWL_BATCH_SIZE, and more for small pages, so that a message holds about
+    CRAWL_BATCH_BYTES of HTML, at most CRAWL_BATCH_GROWTH times as many URLs."""
+    size: int = settings.CRAWL_BATCH_SIZE
+    if not page_bytes:
+        return size
+    fits = settings.CRAWL_BATCH_BYTES * len(page_bytes) // max(1, sum(page_bytes))
+    return max(size, min(size * settings.CRAWL_BATCH_GROWTH, fits))
 
 
 def publish_expands(job_id: str, entries: list[PageEntry]) -> None:

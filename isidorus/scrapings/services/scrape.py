@@ -43,6 +43,7 @@ from isidorus.scrapings.robots_cache import robots_rules
 from isidorus.scrapings.services.discover import (
     Discovery,
     LinkSource,
+    batch_size_for,
     discover,
     dispatch,
     skip_reason,
@@ -309,7 +310,8 @@ def scrape_batch(*, job_id: str, entries: list[PageEntry], delivery_token: str) 
         with cpu_step("scraper: stage (encode, compress, S3 put)"):
             stage_put(job_id, key, {"pages": records, "duplicates": 0})
     with cpu_step("scraper: publish children (pacing, SQS)"):
-        dispatch(job_id, found, token=delivery_token)
+        page_bytes = [len(o.result.body) for o in outcomes if o.parsed is not None]
+        dispatch(job_id, found, token=delivery_token, batch_size=batch_size_for(page_bytes))
     report.children = len(found.to_fetch)
 
     if again:
