@@ -320,8 +320,8 @@ CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 2.0, minimum=0.
 CRAWL_BATCH_SIZE = env_int("CRAWL_BATCH_SIZE", 64, minimum=1, maximum=1000)
 # Children of small pages go in bigger messages, up to CRAWL_BATCH_GROWTH x the size, so that
 # a message holds about CRAWL_BATCH_BYTES of HTML (by the mean size of the pages that found
-# them): a message's fixed cost (SQS, staging, counters, task glue) is about a 2,000-page
-# docs-small crawl's 1.5 ms a page at 64 URLs. 1 turns it off.
+# them): at 64 URLs, a message's fixed cost (SQS, staging, counters, task glue) was about
+# 1.5 ms a page of a 2,000-page docs-small crawl. CRAWL_BATCH_GROWTH=1 turns it off.
 CRAWL_BATCH_BYTES = env_int("CRAWL_BATCH_BYTES", 2 * 1024 * 1024, minimum=1)
 CRAWL_BATCH_GROWTH = env_int("CRAWL_BATCH_GROWTH", 2, minimum=1, maximum=8)
 CRAWL_FETCH_THREADS = env_int("CRAWL_FETCH_THREADS", 16, minimum=1, maximum=256)
