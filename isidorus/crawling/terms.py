@@ -42,7 +42,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def _folded_tokens(text: str) -> list[str]:
+def folded_tokens(text: str) -> list[str]:
     """The tokens of `text` after NFKC normalisation and case folding, in order. For ASCII
     text NFKC changes nothing and case folding is lower()."""
     if text.isascii():
@@ -65,7 +65,7 @@ def count_terms(
     """
     folded_stop_words = _casefolded(stop_words)
     # Count every token in C first, then drop the few distinct ones that are not terms.
-    counts = Counter(_folded_tokens(text))
+    counts = Counter(folded_tokens(text))
     for token in [
         token
         for token in counts
@@ -82,7 +82,7 @@ def distinct_terms(
 ) -> set[str]:
     """The terms of `text` (as count_terms defines them), without counting or ordering."""
     folded_stop_words = _casefolded(stop_words)
-    tokens = set(_folded_tokens(text))
+    tokens = set(folded_tokens(text))
     return {
         token
         for token in tokens

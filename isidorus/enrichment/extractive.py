@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms, distinct_terms
+from isidorus.crawling.terms import ENGLISH_STOP_WORDS, count_terms, distinct_terms, folded_tokens
 
 MODEL_NAME = "offline/extractive"
 # extractive-2: summarises the start of the page an LLM is sent (SUMMARY_MAX_INPUT_TOKENS).
@@ -78,10 +78,11 @@ def extractive_summary(text: str, *, title: str = "", sentences: int = 3) -> str
     top = max(weights.values(), default=1.0)
     scored: list[tuple[float, int]] = []
     for index, sentence in enumerate(candidates):
-        terms = distinct_terms(sentence, ENGLISH_STOP_WORDS)
+        # A sentence's terms are among the page's (weights' keys): no filtering per token.
+        terms = weights.keys() & folded_tokens(sentence)
         if len(terms) < MIN_SENTENCE_TERMS:
             continue
-        content = sum(weights.get(term, 0.0) for term in terms) / (top * math.sqrt(len(terms)))
+        content = sum(map(weights.__getitem__, terms)) / (top * math.sqrt(len(terms)))
         scored.append((content + POSITION_WEIGHT / (1 + index), index))
     if not scored:
         return " ".join(candidates[:sentences])

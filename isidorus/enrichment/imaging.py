@@ -16,7 +16,9 @@ import struct
 import warnings
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
@@ -43,8 +45,8 @@ IMAGE_CONTENT_TYPES = frozenset(
 LLM_NATIVE_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 LLM_MAX_IMAGE_BYTES = 4 * 1024 * 1024  # below Anthropic's 5 MB per image
 COLOUR_SHARE = 0.15  # a colour is named if it covers at least this share of the image
-# Colours are counted on a thumbnail this many pixels a side: naming each pixel is Python
-# work (at 48, 2.2 of an image's 4.8 ms), and a colour covering 15% shows at this size.
+# Colours are counted on a thumbnail this many pixels a side: a colour covering 15% shows
+# at this size.
 COLOUR_SAMPLE_EDGE = 24
 _HASHLIKE = re.compile(r"^[0-9a-f]{16,}$|^\d+$")
 
@@ -109,28 +111,51 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageFacts:
     return ImageFacts(image_format, mime, ext, width, height, colours, animated)
 
 
+_HUE_NAMES = (
+    (15, "red"),
+    (45, "orange"),
+    (70, "yellow"),
+    (165, "green"),
+    (200, "cyan"),
+    (255, "blue"),
+    (290, "purple"),
+    (345, "pink"),
+    (361, "red"),
+)
+
+
 def colour_name(red: int, green: int, blue: int) -> str:
     hue, saturation, value = colorsys.rgb_to_hsv(red / 255, green / 255, blue / 255)
+    return _hsv_name(hue * 360, saturation, value)
+
+
+def _hsv_name(degrees: float, saturation: float, value: float) -> str:
     if value < 0.2:
         return "black"
     if saturation < 0.15:
         return "white" if value > 0.85 else "grey"
-    degrees = hue * 360
-    if degrees < 15 or degrees >= 345:
-        return "red"
-    if degrees < 45:
-        return "brown" if value < 0.6 else "orange"
-    if degrees < 70:
-        return "yellow"
-    if degrees < 165:
-        return "green"
-    if degrees < 200:
-        return "cyan"
-    if degrees < 255:
-        return "blue"
-    if degrees < 290:
-        return "purple"
-    return "pink"
+    name = next(name for bound, name in _HUE_NAMES if degrees < bound)
+    return "brown" if name == "orange" and value < 0.6 else name
+
+
+def _representatives(same_class_key: Callable[[int], object]) -> list[int]:
+    """A lookup table sending each byte to the first byte of its class (classes are runs)."""
+    first: dict[object, int] = {}
+    return [first.setdefault(same_class_key(byte), byte) for byte in range(256)]
+
+
+# Pillow's 8-bit HSV bands mapped to one byte per naming class, so that pixels of the same
+# name share one (h, s, v) and getcolors() counts them in C (naming every pixel in Python
+# took 0.55 ms an image). Pillow's hue has 1.4-degree steps, so a colour within a step of
+# a boundary (web-safe #cc0033 is 345.0 degrees) may take the name on the other side.
+_HUE_CLASSES = _representatives(
+    lambda byte: next(i for i, (bound, _) in enumerate(_HUE_NAMES) if byte * 360 / 255 < bound)
+)
+_GREY_CLASSES = _representatives(lambda byte: byte < 0.15 * 255)
+_VALUE_CLASSES = _representatives(
+    lambda byte: (byte < 0.2 * 255, byte < 0.6 * 255, byte > 0.85 * 255)
+)
+_OPAQUE = [0 if alpha < 128 else 255 for alpha in range(256)]
 
 
 def dominant_colours(image: Image.Image, limit: int = 2) -> tuple[str, ...]:
@@ -140,13 +165,24 @@ def dominant_colours(image: Image.Image, limit: int = 2) -> tuple[str, ...]:
     small = image.resize(
         (min(COLOUR_SAMPLE_EDGE, image.width), min(COLOUR_SAMPLE_EDGE, image.height)),
         Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR,
+        # Box-reduce by a whole factor first: 0.34 ms against 0.93 for a 480x320 photo.
+        reducing_gap=None if nearest else 2.0,
     ).convert("RGBA")
-    raw = small.tobytes()
-    counts: Counter[str] = Counter(
-        colour_name(raw[i], raw[i + 1], raw[i + 2])
-        for i in range(0, len(raw), 4)
-        if raw[i + 3] >= 128
+    hue, saturation, value = small.convert("RGB").convert("HSV").split()
+    classes = Image.merge(
+        "RGBA",
+        (
+            hue.point(_HUE_CLASSES),
+            saturation.point(_GREY_CLASSES),
+            value.point(_VALUE_CLASSES),
+            small.getchannel("A").point(_OPAQUE),
+        ),
     )
+    counts: Counter[str] = Counter()
+    for count, pixel in classes.getcolors(classes.width * classes.height) or ():
+        h, s, v, opaque = cast(tuple[int, int, int, int], pixel)
+        if opaque:
+            counts[_hsv_name(h * 360 / 255, s / 255, v / 255)] += count
     total = sum(counts.values())
     if not total:
         return ("transparent",)

@@ -15,6 +15,7 @@ from PIL import Image as PillowImage
 
 from isidorus import job_state
 from isidorus.enrichment.common import lease_acquire, lease_release
+from isidorus.enrichment.image_store import StoredImage, image_store
 from isidorus.enrichment.images import _url_lease, extract_images
 from isidorus.integrations.aws import s3_client
 from isidorus.scrapings.models import Image, ImageDescription
@@ -80,14 +81,16 @@ def _s3_object(key: str) -> tuple[bytes, str]:
 
 
 def _s3_keys_of(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
-    """Keys of every call of the S3 client's `method` (the real call still goes to LocalStack)."""
+    """Keys of every call of the S3 client's `method` that succeeded (the real call still goes
+    to LocalStack): a conditional put refused because the object exists wrote nothing."""
     client = s3_client()
     real = getattr(client, method)
     keys: list[str] = []
 
     def spy(**kwargs: Any) -> Any:
+        result = real(**kwargs)
         keys.append(kwargs["Key"])
-        return real(**kwargs)
+        return result
 
     monkeypatch.setattr(client, method, spy)
     return keys
@@ -195,6 +198,22 @@ def test_the_same_image_on_two_pages_and_in_two_jobs_is_stored_and_described_onc
     assert [counters(job).get("image_tokens_in", 0) for job in jobs] == [120, 0]
     assert [counters(job)["images_stored"] for job in jobs] == [2, 2]
     assert [status(job) for job in jobs] == ["COMPLETED", "COMPLETED"]
+
+
+def test_an_object_already_under_the_key_is_kept_not_rewritten(stack: Any) -> None:
+    data = image_bytes("PNG", colour=(10, 200, 90))
+    key = f"images/{hashlib.sha256(data).hexdigest()}.png"
+    # Different bytes under the content's key: a rewrite would replace them.
+    s3_client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=b"already here")
+    stored = image_store(data)
+    assert isinstance(stored, StoredImage)
+    assert (stored.s3_key, stored.uploaded) == (key, False)
+    assert _s3_object(key)[0] == b"already here"
+    s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
+    again = image_store(data)
+    assert isinstance(again, StoredImage)
+    assert again.uploaded
+    assert _s3_object(key) == (data, "image/png")
 
 
 def test_a_logo_on_every_page_is_fetched_once_and_read_back_from_s3_at_most_once_offline(

@@ -11,6 +11,7 @@ from PIL import Image
 from isidorus.enrichment.imaging import (
     ImageRejected,
     colour_name,
+    dominant_colours,
     file_label,
     inspect_image,
     llm_image,
@@ -78,6 +79,16 @@ def test_dominant_colours_are_named() -> None:
     assert colour_name(250, 250, 250) == "white"
     assert colour_name(10, 10, 10) == "black"
     assert colour_name(30, 160, 40) == "green"
+
+
+def test_colours_are_named_by_their_share_of_the_opaque_pixels() -> None:
+    image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    image.paste((30, 160, 40, 255), (0, 0, 100, 60))  # green, 60 rows
+    image.paste((120, 70, 20, 255), (0, 60, 100, 85))  # dark orange: brown, 25 rows
+    assert dominant_colours(image) == ("green", "brown")
+    assert dominant_colours(image, limit=1) == ("green",)
+    assert dominant_colours(Image.new("RGBA", (30, 30), (255, 0, 0, 0))) == ("transparent",)
+    assert dominant_colours(Image.new("L", (30, 30), 240)) == ("white",)
 
 
 def test_file_names_become_labels_but_hashes_do_not() -> None:
