@@ -60,18 +60,18 @@ def update_rows(
     *,
     same: Mapping[str, object],
     unless_changed: Mapping[str, object],
-) -> int:
+) -> list[int]:
     """Write many rows in one UPDATE: column `c` of row `pk` gets `per_row[c][pk]`, every
     row gets the `same` values, and only rows whose `unless_changed` columns still hold
     those values are written (a row written meanwhile keeps what it has). Returns the
-    rows written.
+    primary keys of the rows written.
 
     The values travel as one array per column (unnest): Django's CASE WHEN per row cost
     more to build than the statement took to run (about 20 ms for 64 rows and 7 columns).
     """
     ids = sorted({pk for values in per_row.values() for pk in values})
     if not ids:
-        return 0
+        return []
     table = connection.ops.quote_name(model._meta.db_table)
     pk_column, pk_type = _column(model, model._meta.pk.name)
     column = {name: _column(model, name)[0] for name in [*per_row, *same, *unless_changed]}
@@ -84,6 +84,7 @@ def update_rows(
         f"FROM unnest({', '.join(arrays)}) AS v({', '.join(aliases)}) "
         f"WHERE t.{pk_column} = v.id"
         + "".join(f" AND t.{column[name]} = %s" for name in unless_changed)
+        + f" RETURNING t.{pk_column}"
     )
     # In the order of the placeholders: SET, FROM, WHERE.
     params: list[Any] = [*same.values(), ids]
@@ -91,7 +92,7 @@ def update_rows(
     params += unless_changed.values()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return int(cursor.rowcount)
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _column(model: type[Model], name: str) -> tuple[str, str]:

@@ -8,7 +8,8 @@ Per message (image row ids of one job):
    otherwise downloaded under a per-URL lease, so two workers never fetch the same URL of
    a job at once (the one without the lease defers). Download, validation and S3 run in a
    small thread pool; the rows are written here, in this thread.
-3. Describe: offline from the page's words and the image's facts, or with the vision LLM.
+3. Describe: offline from the page's words and the image's facts (written by step 2's
+   UPDATE, with the bytes' columns), or with the vision LLM.
    An LLM description of the bytes alone is cached per (sha256, provider, model) in
    ImageDescription and reused across rows and jobs; a lease per cache key makes one
    worker call the LLM while others defer. With IMAGE_DESCRIBER_USE_PAGE_CONTEXT the
@@ -76,6 +77,12 @@ logger = logging.getLogger(__name__)
 
 STORED, FAILED, SKIPPED = "stored", "failed", "skipped"
 OFFLINE_MODEL = "offline"
+OFFLINE_DESCRIBED: dict[str, object] = {
+    "description_model": OFFLINE_MODEL,
+    "described_by_llm": False,
+    "input_tokens": 0,
+    "output_tokens": 0,
+}
 # Rough vision-token cost of an image (Anthropic's published estimate: pixels / 750).
 PIXELS_PER_TOKEN = 750
 
@@ -195,7 +202,7 @@ class _ImageRun:
                 self.retries.update({row.pk: retry for row in group})
             else:
                 self._write_failure(group, result)
-        self._write_stored(stored)
+        self._write_stored({row.pk: row for row in todo}, stored)
         self._write_failures()
         for lease in leases:
             lease_release(lease, self.token)
@@ -221,27 +228,33 @@ class _ImageRun:
             logger.exception("image %s could not be processed", value)
             return ImageFailure(FAILED, "corrupt")
 
-    def _write_stored(self, stored: dict[int, StoredImage]) -> None:
+    def _write_stored(self, rows: dict[int, Image], stored: dict[int, StoredImage]) -> None:
         """One UPDATE for every row whose bytes are in S3 (a row already written keeps its
-        values: the condition is the same as a single row's)."""
+        values: the condition is the same as a single row's). Offline descriptions need
+        only the facts and the row, so they go in the same UPDATE: a row is written once,
+        not twice (its index entries and its dead version included)."""
 
         def column(value: Callable[[StoredImage], object]) -> dict[int, object]:
             return {pk: value(image) for pk, image in stored.items()}
 
-        update_rows(
-            Image,
-            {
-                "sha256": column(lambda image: image.sha256),
-                "s3_key": column(lambda image: image.s3_key),
-                "content_type": column(lambda image: image.facts.mime),
-                "format": column(lambda image: image.facts.format),
-                "width": column(lambda image: image.facts.width),
-                "height": column(lambda image: image.facts.height),
-                "bytes": column(lambda image: image.size),
-            },
-            same={"outcome": STORED},
-            unless_changed={"outcome": ""},
-        )
+        per_row = {
+            "sha256": column(lambda image: image.sha256),
+            "s3_key": column(lambda image: image.s3_key),
+            "content_type": column(lambda image: image.facts.mime),
+            "format": column(lambda image: image.facts.format),
+            "width": column(lambda image: image.facts.width),
+            "height": column(lambda image: image.facts.height),
+            "bytes": column(lambda image: image.size),
+        }
+        same: dict[str, object] = {"outcome": STORED}
+        if self.describer is None:
+            per_row["description"] = {
+                pk: _offline_text(rows[pk], image) for pk, image in stored.items()
+            }
+            same |= OFFLINE_DESCRIBED
+        written = update_rows(Image, per_row, same=same, unless_changed={"outcome": ""})
+        if self.describer is None:
+            self.finished += written
 
     def _write_failure(self, group: list[Image], failure: ImageFailure) -> None:
         """Note the rows' failure; written by _write_failures, one UPDATE per kind."""
@@ -265,14 +278,9 @@ class _ImageRun:
     def describe(self, rows: list[Image], stored: dict[int, StoredImage]) -> None:
         model = self.describer
         if model is None:
-            texts = {
-                row.pk: offline_description(
-                    stored[row.pk].facts, url=row.url, alt=row.alt, title=row.title,
-                    caption=row.caption,
-                ).replace("\x00", "")
-                for row in rows
-            }  # fmt: skip
-            self._write_offline_descriptions(texts)
+            self._write_offline_descriptions(
+                {row.pk: _offline_text(row, stored[row.pk]) for row in rows}
+            )
             return
         calls = self._plan_calls(model, rows, stored)
         results = _in_pool(lambda call: self._call(model, call), calls)
@@ -418,15 +426,12 @@ class _ImageRun:
 
     def _write_offline_descriptions(self, texts: dict[int, str]) -> None:
         """One UPDATE for the rows' offline descriptions, on the same condition as one."""
+        if not texts:
+            return
         update_rows(
             Image,
             {"description": texts},
-            same={
-                "description_model": OFFLINE_MODEL,
-                "described_by_llm": False,
-                "input_tokens": 0,
-                "output_tokens": 0,
-            },
+            same=OFFLINE_DESCRIBED,
             unless_changed={"outcome": STORED, "description": "", "reason": ""},
         )
         self.finished += list(texts)
@@ -436,6 +441,12 @@ class _ImageRun:
             reason=reason[:64], description_model=model_name[:200]
         )
         self.finished.append(row.pk)
+
+
+def _offline_text(row: Image, stored: StoredImage) -> str:
+    return offline_description(
+        stored.facts, url=row.url, alt=row.alt, title=row.title, caption=row.caption
+    ).replace("\x00", "")
 
 
 def add_counters(job_id: str, image_ids: list[int]) -> None:
@@ -462,7 +473,8 @@ def extract_images(
     with cpu_step("images: bytes (download, validate, S3, rows)"):
         stored = run.obtain_bytes(todo)
     with cpu_step("images: describe"):
-        run.describe([row for row in todo if row.pk in stored], stored)
+        described = set(run.finished)
+        run.describe([row for row in todo if row.pk in stored and row.pk not in described], stored)
     report.follow_ups = follow_ups_for(attempt, run.retries, run.deferred)
     release_follow_up_claims(
         job_id, [job_state.image_item(i) for i in [*run.retries, *run.deferred]]

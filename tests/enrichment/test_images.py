@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from PIL import Image as PillowImage
 
 from isidorus import job_state
@@ -121,6 +124,37 @@ def test_an_image_is_stored_in_s3_by_content_and_described_offline(
     assert "mostly red" in row.description
     assert counters(job_id)["images_stored"] == 1
     assert status(job_id) == "COMPLETED"
+
+
+def test_offline_rows_are_stored_and_described_by_one_update(stack: Any, site: FixtureSite) -> None:
+    job_id, ids = _job_with_images(site, "/img/red-lighthouse.png", "/img/sea.jpg")
+    with CaptureQueriesContext(connection) as queries:
+        _run(job_id, ids)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "scrapings_image"')]
+    assert len(updates) == 1
+    rows = Image.objects.filter(pk__in=ids)
+    assert {(row.outcome, row.description_model) for row in rows} == {("stored", "offline")}
+    assert all(row.description for row in rows)
+    assert status(job_id) == "COMPLETED"
+
+
+def test_a_row_stored_by_an_attempt_that_died_is_described_by_the_next(
+    stack: Any, site: FixtureSite
+) -> None:
+    job_id, [image_id] = _job_with_images(site, "/img/old.bmp", alt="An old bitmap")
+    key = _stored_key(site, "/img/old.bmp")
+    Image.objects.filter(pk=image_id).update(outcome="stored", s3_key=key)
+    _run(job_id, [image_id], attempt=1)
+    row = Image.objects.get(pk=image_id)
+    assert (row.outcome, row.s3_key, row.description_model) == ("stored", key, "offline")
+    assert row.description.startswith("An old bitmap.")
+    assert status(job_id) == "COMPLETED"
+
+
+def _stored_key(site: FixtureSite, path: str) -> str:
+    stored = image_store(requests.get(site.url(path), timeout=5).content)
+    assert isinstance(stored, StoredImage)
+    return stored.s3_key
 
 
 def test_the_stored_content_type_is_the_real_format_not_the_servers_label(
