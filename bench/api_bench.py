@@ -78,6 +78,7 @@ OTHER = "apibench-other"
 PAGE_COLUMNS = (
     "scraping_id", "url", "url_hash", "final_url", "status_code", "content_type", "title",
     "depth", "parent_url", "bytes", "fetched_at", "outcome", "reason", "text", "terms",
+    "links",
 )  # fmt: skip
 
 
@@ -727,6 +728,8 @@ def write_rows(count: int, job_id: Any) -> list[tuple[Any, ...]]:
                 "text/html", maker.title(), rng.randint(0, 5), "https://write.example/",
                 13000, now, "fetched", "", maker.text(rng.randint(4500, 5500)),
                 Jsonb(dict(maker.terms(23))),
+                # As the writer stores them: [target, internal, nofollow] in page order.
+                Jsonb([[f"https://write.example/{index}/{n}", True, False] for n in range(40)]),
             )
         )  # fmt: skip
     return rows
