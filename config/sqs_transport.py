@@ -11,6 +11,8 @@ as an empty one: the queue is polled again after the polling interval, and the w
 resumes by itself once the queue answers (`manage.py bootstrap_aws` recreates it at the
 same URL).
 
+Every request asks for a kept connection (see isidorus.integrations.aws.ask_keep_alive).
+
 Each received message also carries SQS's SentTimestamp to the task, in a header, for the
 queue-wait metrics.
 """
@@ -23,6 +25,8 @@ from typing import Any
 from kombu.asynchronous.aws.sqs.connection import AsyncSQSConnection
 from kombu.transport import SQS
 
+from isidorus.integrations.aws import ask_keep_alive
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,6 +36,12 @@ SENT_HEADER = "sqs_sent_ms"
 
 
 class MissingQueueTolerantConnection(AsyncSQSConnection):
+    def _mexe(self, request: Any, sender: Any = None, callback: Any = None) -> Any:
+        # The receive's own HTTP client (pycurl): kept connections, as ask_keep_alive does
+        # for the boto3 clients.
+        request.headers["Connection"] = "keep-alive"
+        return super()._mexe(request, sender, callback)  # type: ignore[no-untyped-call]  # kombu is untyped
+
     def _on_list_ready(self, parent: Any, markers: Any, operation: Any, response: Any) -> Any:
         if response.status == 400:
             body = response.read()
@@ -43,6 +53,11 @@ class MissingQueueTolerantConnection(AsyncSQSConnection):
 
 class Channel(SQS.Channel):
     _failing: set[str]
+
+    def new_sqs_client(self, *args: Any, **kwargs: Any) -> Any:
+        client = super().new_sqs_client(*args, **kwargs)  # type: ignore[no-untyped-call]  # kombu is untyped
+        ask_keep_alive(client)
+        return client
 
     def asynsqs(self, queue: str | None = None) -> Any:
         connection = super().asynsqs(queue)  # type: ignore[no-untyped-call]  # kombu is untyped

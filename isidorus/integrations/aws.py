@@ -38,7 +38,28 @@ def _client(service: str, endpoint_url: str | None, region: str, timeout: float)
         s3={"addressing_style": "path"} if endpoint_url else {},
         max_pool_connections=32,
     )
-    return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+    client = _session().client(
+        service, endpoint_url=endpoint_url, region_name=region, config=config
+    )
+    ask_keep_alive(client)
+    return client
+
+
+def ask_keep_alive(client: Any) -> None:
+    """Ask for a persistent connection on every request of a boto3 client.
+
+    LocalStack's gateway (hypercorn) answers `Connection: close` unless the request asks
+    for keep-alive, so every SQS or S3 call opened a new TCP connection: an SQS send cost
+    3.5 ms of LocalStack's CPU and 1.6 of the caller's this way, against 2.4 and 1.1 on a
+    kept connection (an S3 put of 100 KB: 3.5-4.5 and 1.9-2.5 against 2.9-3.3 and
+    1.7-2.0). AWS keeps HTTP/1.1 connections open anyway; the header is added after
+    signing, so it is not a signed header.
+    """
+    client.meta.events.register("before-send", _keep_alive)
+
+
+def _keep_alive(request: Any, **_: Any) -> None:
+    request.headers["Connection"] = "keep-alive"
 
 
 def aws_client(service: str) -> Any:
