@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
 
-from isidorus.integrations.aws import dynamodb_client, s3_client
+from isidorus.integrations.aws import aws_client, dynamodb_client, s3_client
 from isidorus.integrations.bootstrap import STAGING_EXPIRY_RULE, ensure_staging_expiry
 
 
@@ -94,3 +96,21 @@ def test_bootstrap_expires_staged_batches_and_keeps_the_buckets_other_rules(
     assert rules[STAGING_EXPIRY_RULE]["Expiration"]["Days"] == 3
     assert rules["operator-logs"]["Expiration"]["Days"] == 30
     s3.delete_bucket_lifecycle(Bucket=bucket)
+
+
+def test_sqs_and_s3_calls_keep_their_connection_open(aws_resources: Any) -> None:
+    # LocalStack closes a connection after one answer unless the request asks to keep it
+    # (isidorus.integrations.aws.ask_keep_alive): without the header, no connection would
+    # still be open to it after the calls.
+    s3, sqs = s3_client(), aws_client("sqs")
+    for _ in range(3):
+        s3.head_bucket(Bucket=settings.S3_BUCKET)
+        sqs.list_queues(MaxResults=1)
+    port = urlsplit(settings.AWS_ENDPOINTS["s3"]).port
+    open_to_localstack = [
+        connection
+        for connection in psutil.Process().net_connections(kind="tcp")
+        if connection.raddr and connection.raddr.port == port
+        and connection.status == psutil.CONN_ESTABLISHED
+    ]  # fmt: skip
+    assert open_to_localstack
