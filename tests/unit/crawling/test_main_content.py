@@ -90,3 +90,19 @@ def test_a_short_page_keeps_its_few_words_of_main_content() -> None:
 def test_a_page_without_a_body_has_empty_content() -> None:
     parsed = parse_html(b"", PAGE_URL)
     assert (parsed.content.markdown, parsed.content.text) == ("", "")
+
+
+def test_whitespace_of_every_kind_is_left_out_when_a_block_is_measured_as_a_link_list() -> None:
+    # 8 characters of link text against 2 of other text: a link list, however much
+    # whitespace (ideographic, no-break, tabs, newlines) pads the block.
+    padding = "\u3000\u00a0\t\n\u2003 " * 20
+    html = (
+        "<html><body><main><h1>Notes</h1>"
+        f"<p>{' '.join(f'word{n}' for n in range(40))}</p>"
+        f"<div><a href='/x'>linktext</a>{padding}x{padding}y{padding}</div>"
+        "</main></body></html>"
+    )
+    parsed = parse_html(html.encode(), PAGE_URL)
+    assert parsed.content.source is ContentSource.MAIN
+    assert "linktext" not in parsed.content.text
+    assert "linktext" in parsed.text
