@@ -6,15 +6,19 @@ never as an error: the API answers 404 either way and tells nothing about other 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypedDict
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from isidorus.core.rows import ModelColumns, first_row
 from isidorus.scrapings.models import (
     LINK_ID_PAGE_FACTOR,
     TERMINAL_STATUSES,
@@ -119,7 +123,19 @@ def scraping_get(*, owner: Any, job_id: str) -> Scraping | None:
     key = _as_uuid(job_id)
     if key is None:
         return None
+    if isinstance(owner, get_user_model()):
+        # Every job endpoint starts here: one row by its key, without the ORM's compiler.
+        columns, sql = _owned_job_columns()
+        row = first_row(sql, [key, owner.pk])
+        return columns.instance(row) if row is not None else None
     return readable(Scraping.objects.filter(pk=key), owner).first()
+
+
+@functools.cache
+def _owned_job_columns() -> tuple[ModelColumns[Scraping], str]:
+    columns = ModelColumns(Scraping, "s")
+    table = connection.ops.quote_name(Scraping._meta.db_table)
+    return columns, f"SELECT {columns.select} FROM {table} s WHERE s.id = %s AND s.owner_id = %s"
 
 
 def _count(value: Any) -> int:
