@@ -23,9 +23,11 @@ from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
 )
+from django.db import connection
 from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Left, Replace
 
+from isidorus.crawling.terms import folded_tokens
 from isidorus.scrapings.models import Page, Scraping
 from isidorus.scrapings.readers import readable
 
@@ -36,6 +38,20 @@ SEARCH_CONFIG = "english"
 SNIPPET_WINDOW_CHARS = 3000
 # Private-use characters mark the matches in ts_headline's output; they are removed from
 # the document first, so every mark in the output is one ts_headline put there.
+# A search of one job for words each on at least this share of its fetched pages reads
+# every page's vectors once (_ranked_by_scan) instead of matching through the GIN indexes,
+# which then reads each vector twice; a rarer word is found faster through the indexes.
+# Both give the same rows. Jobs under FREQUENT_MIN_PAGES pages use the indexes.
+FREQUENT_SHARE = 0.5
+FREQUENT_MIN_PAGES = 200
+_QUERY_OPERATOR_WORDS = frozenset(("or",))
+_FREQUENT_WORDS_SQL = f"""
+SELECT count(*) FROM scrapings_jobterm
+WHERE scraping_id = %s AND term = ANY(%s) AND pages >= %s
+AND pages >= {FREQUENT_SHARE} * (
+    SELECT count(*) FROM scrapings_page WHERE scraping_id = %s AND outcome = 'fetched'
+)
+"""
 _MARK_START = "\ue000"
 _MARK_STOP = "\ue001"
 
@@ -95,9 +111,12 @@ def page_search(
     include: Inclusion = Inclusion(),
 ) -> SearchPage:
     """`limit` hits from `offset` in two queries: the ranked ids, then just those rows."""
-    ranking = page_ranking(owner=owner, text=text, job=job, include=include)
     # One id more than the page says whether another page follows, without a count.
-    ranked = list(ranking[offset : offset + limit + 1])
+    if job is not None and _is_frequent_in(job, text):
+        ranked = _ranked_by_scan(job=job, text=text, include=include, offset=offset, rows=limit + 1)
+    else:
+        ranking = page_ranking(owner=owner, text=text, job=job, include=include)
+        ranked = list(ranking[offset : offset + limit + 1])
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
     if not ranked:
@@ -117,6 +136,45 @@ def page_search(
         if page_id in rows
     ]
     return SearchPage(hits=hits, has_more=has_more)
+
+
+def _is_frequent_in(job: Scraping, text: str) -> bool:
+    """Whether every word of `text` is on at least FREQUENT_SHARE of the job's fetched pages
+    (by the job's term totals; a word that is not a term, such as a stop word, is not)."""
+    words = sorted(set(folded_tokens(text)) - _QUERY_OPERATOR_WORDS)
+    if not words:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_FREQUENT_WORDS_SQL, [job.pk, words, FREQUENT_MIN_PAGES, job.pk])
+        (frequent,) = cursor.fetchone()
+    return bool(frequent == len(words))
+
+
+def _ranked_by_scan(
+    *, job: Scraping, text: str, include: Inclusion, offset: int, rows: int
+) -> list[tuple[int, float]]:
+    """page_ranking's (id, rank) rows for one job, each page's vectors read once.
+
+    For a word on most pages, matching and ranking every page from the GIN indexes read
+    each page's vector from TOAST twice, once for `@@` and once for ts_rank (about 7.9 KB
+    a `typical` page): 83.5 ms against 57.2 for 8,000 pages, with the same rows. An ARRAY
+    of the two vectors is built from one detoasted copy of each, which both then read.
+    """
+    filters = "".join(
+        (
+            "" if include.duplicates else " AND is_canonical",
+            "" if include.noindex else " AND NOT noindex",
+        )
+    )
+    sql = (
+        "SELECT p.id, ts_rank(p.v[1], q) + ts_rank(p.v[2], q) AS rank FROM ("
+        "SELECT id, ARRAY[search_vector, summary_vector] AS v FROM scrapings_page "
+        f"WHERE scraping_id = %s{filters} OFFSET 0) p, websearch_to_tsquery(%s::regconfig, %s) q "
+        "WHERE p.v[1] @@ q OR p.v[2] @@ q ORDER BY rank DESC, p.id LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [job.pk, SEARCH_CONFIG, text, rows, offset])
+        return [(int(page_id), float(rank)) for page_id, rank in cursor.fetchall()]
 
 
 def _rank(query: SearchQuery) -> Func:

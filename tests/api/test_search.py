@@ -13,8 +13,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from rest_framework.test import APIClient
 
-from isidorus.scrapings.models import Page, Scraping
-from isidorus.scrapings.search import page_ranking
+from isidorus.scrapings import search as search_module
+from isidorus.scrapings.models import JobTerm, Page, Scraping
+from isidorus.scrapings.search import Inclusion, page_ranking, page_search
 from isidorus.scrapings.selectors import page_list
 
 pytestmark = pytest.mark.django_db
@@ -328,7 +329,8 @@ def test_a_search_in_one_job_costs_one_query_more(
     job = make_job()
     make_page(job, "http://example.com/", text="hobby")
     search(api, "hobby")
-    with django_assert_num_queries(4):  # the key; the job; the ranked ids; the snippets
+    # The key; the job; how many of its pages have the words; the ranked ids; the snippets.
+    with django_assert_num_queries(5):
         search(api, "hobby", scraping=str(job.pk))
 
 
@@ -403,3 +405,61 @@ def test_search_reads_the_gin_index(owner: Any, big_job: Scraping, restricted: b
     assert "Bitmap Index Scan on page_summary_vector" in plan, plan  # summaries: own vector
     assert "Seq Scan on scrapings_page" not in plan, plan
     assert len(ranking) == 5
+
+
+# --- Words on most of a job's pages --------------------------------------------------------
+
+
+@pytest.fixture
+def common_word_job(make_job: Callable[..., Scraping]) -> Scraping:
+    """60 pages that all say `lorem` (a different number of times), 3 that say `kestrel`,
+    duplicates and noindex pages among them, and the term totals the writer keeps."""
+    job = make_job()
+    Page.objects.bulk_create(
+        Page(
+            scraping=job, url=f"http://example.com/{n}", url_hash=str(n), outcome="fetched",
+            title=f"Page {n}", text=" ".join(["lorem"] * (1 + n % 7) + ["ipsum"] * (n % 5))
+            + (" kestrel" if n % 20 == 0 else ""),
+            is_canonical=n % 9 != 0, noindex=n % 11 == 0, summary="lorem" if n % 13 == 0 else "",
+        )
+        for n in range(60)
+    )  # fmt: skip
+    JobTerm.objects.bulk_create(
+        [
+            JobTerm(scraping=job, term="lorem", total=240, pages=60),
+            JobTerm(scraping=job, term="ipsum", total=120, pages=48),
+            JobTerm(scraping=job, term="kestrel", total=3, pages=3),
+        ]
+    )
+    return job
+
+
+def test_a_word_on_most_pages_is_ranked_from_one_read_of_each_vector_with_the_same_rows(
+    owner: Any, common_word_job: Scraping, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "FREQUENT_MIN_PAGES", 10)
+    job = common_word_job
+    assert search_module._is_frequent_in(job, "lorem")
+    assert search_module._is_frequent_in(job, "Lorem OR ipsum")
+    assert not search_module._is_frequent_in(job, "kestrel")
+    assert not search_module._is_frequent_in(job, "lorem kestrel")
+    assert not search_module._is_frequent_in(job, "the")  # not a term
+    for text in ("lorem", "lorem ipsum", "lorem -ipsum", '"lorem ipsum"'):
+        for include in (Inclusion(), Inclusion(duplicates=True, noindex=True)):
+            ranking = page_ranking(owner=owner, text=text, job=job, include=include)
+            for offset in (0, 7, 50):
+                by_index = list(ranking[offset : offset + 8])
+                by_scan = search_module._ranked_by_scan(
+                    job=job, text=text, include=include, offset=offset, rows=8
+                )
+                assert by_scan == by_index, (text, include, offset)
+    found = page_search(owner=owner, text="lorem", job=job, offset=0, limit=5)
+    assert [hit.page_id for hit in found.hits] == [
+        page_id for page_id, _ in page_ranking(owner=owner, text="lorem", job=job)[:5]
+    ]
+    assert found.has_more
+
+
+def test_a_job_too_small_to_gain_is_searched_through_the_indexes(common_word_job: Scraping) -> None:
+    assert search_module.FREQUENT_MIN_PAGES > 60
+    assert not search_module._is_frequent_in(common_word_job, "lorem")
