@@ -4,8 +4,10 @@ Matching and ranking read only the stored, GIN-indexed vectors: `search_vector` 
 text C) and `summary_vector` (summary B, apart so that a summary written later does not
 recompute the text's vector); nothing computes to_tsvector at query time. A page matches
 if either vector does (a BitmapOr of the two indexes) and ranks on the sum of the two
-ranks. The user's text goes through websearch_to_tsquery, which accepts any input
-(unbalanced quotes, lone operators) without a syntax error. Snippets come from
+ranks. A search of one job for words on most of its pages reads every page's vectors
+once instead (_ranked_by_scan): the same rows, without reading each vector twice. The
+user's text goes through websearch_to_tsquery, which accepts any input (unbalanced
+quotes, lone operators) without a syntax error. Snippets come from
 ts_headline, which re-parses the page text and is the costliest step after the ranking,
 so it runs in a second query for the rows of the returned page alone, never for every
 match, over the start of each page first.
