@@ -38,8 +38,6 @@ SEARCH_CONFIG = "english"
 # The snippet is looked for in this many characters of the summary and text first: on
 # pages of 10 KB, 20 snippets cost 7.6 ms of PostgreSQL instead of 33.5.
 SNIPPET_WINDOW_CHARS = 3000
-# Private-use characters mark the matches in ts_headline's output; they are removed from
-# the document first, so every mark in the output is one ts_headline put there.
 # A search of one job for words each on at least this share of its fetched pages reads
 # every page's vectors once (_ranked_by_scan) instead of matching through the GIN indexes,
 # which then reads each vector twice; a rarer word is found faster through the indexes.
@@ -54,6 +52,8 @@ AND pages >= {FREQUENT_SHARE} * (
     SELECT count(*) FROM scrapings_page WHERE scraping_id = %s AND outcome = 'fetched'
 )
 """
+# Private-use characters mark the matches in ts_headline's output; they are removed from
+# the document first, so every mark in the output is one ts_headline put there.
 _MARK_START = "\ue000"
 _MARK_STOP = "\ue001"
 
@@ -112,7 +112,8 @@ def page_search(
     limit: int,
     include: Inclusion = Inclusion(),
 ) -> SearchPage:
-    """`limit` hits from `offset` in two queries: the ranked ids, then just those rows."""
+    """`limit` hits from `offset` in two queries: the ranked ids, then just those rows (in
+    one job, a third first: whether its words are on most of the job's pages)."""
     # One id more than the page says whether another page follows, without a count.
     if job is not None and _is_frequent_in(job, text):
         ranked = _ranked_by_scan(job=job, text=text, include=include, offset=offset, rows=limit + 1)
