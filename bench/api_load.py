@@ -24,7 +24,10 @@ crawl runs at full speed, then the server's saturation rate.
    (following the cursor, from the start again at the end) and a search of the job's
    pages for a word of the site. The same load runs `--warmup-seconds` first, not
    recorded (as wrk2's calibration), so the figures are the warm server's. The crawl's
-   pages/s during the load window is printed beside its rate over the whole job.
+   pages/s during the load window is printed beside its rate over the whole job, and so
+   are the seconds of the window that hold the slowest 1% of the targeted requests (every
+   sample is in the run directory's open-loop.csv): a tail in one or two seconds is a
+   pause, one spread over the window a steady cost.
 3. After the crawl: `--saturation-clients` closed-loop clients send the same mix back to
    back for `--saturation-seconds`: the requests a second the server sustains on this
    machine with nothing else running, and the latencies at that rate.
@@ -79,6 +82,7 @@ class Sample:
     latency_ms: float  # from when the request was due (open loop) or sent (closed loop)
     ok: bool
     error: str = ""  # the status, or the exception, of a failed request
+    due: float = 0.0  # time.monotonic() when it was due (open loop) or sent (closed loop)
 
 
 @dataclass
@@ -151,7 +155,7 @@ def open_loop(client: Client, rate: float, until: float, offset: float) -> None:
             time.sleep(pause)
         endpoint = client.next_endpoint()
         error, body, received = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (received - due), not error, error))
+        client.samples.append(Sample(endpoint, 1000 * (received - due), not error, error, due))
         if not error:
             client.follow(endpoint, body)
         due += interval
@@ -162,7 +166,7 @@ def closed_loop(client: Client, until: float) -> None:
         endpoint = client.next_endpoint()
         sent = time.monotonic()
         error, body, received = client.request(endpoint)
-        client.samples.append(Sample(endpoint, 1000 * (received - sent), not error, error))
+        client.samples.append(Sample(endpoint, 1000 * (received - sent), not error, error, sent))
         if not error:
             client.follow(endpoint, body)
 
@@ -213,6 +217,31 @@ def report(title: str, samples: list[Sample], seconds: float) -> bool:
     for kind, count in kinds.most_common(5):
         print(f"  error x{count}: {kind}")
     return met
+
+
+def slow_seconds(samples: list[Sample], path: Path) -> None:
+    """Write every sample (seconds into the window, endpoint, ms) to `path`, and print the
+    seconds of the window holding the targeted endpoints' slowest 1%: one or two seconds
+    mean a pause of the whole machine or server, many mean a steady tail."""
+    start = min((sample.due for sample in samples), default=0.0)
+    with path.open("w") as out:
+        out.write("second,endpoint,ms,ok\n")
+        for sample in sorted(samples, key=lambda s: s.due):
+            out.write(
+                f"{sample.due - start:.3f},{sample.endpoint},{sample.latency_ms:.1f},"
+                f"{int(sample.ok)}\n"
+            )
+    targeted = sorted(
+        (s for s in samples if s.endpoint in TARGETED and s.ok),
+        key=lambda s: s.latency_ms,
+        reverse=True,
+    )
+    worst = targeted[: max(1, len(targeted) // 100)]
+    by_second = Counter(int(sample.due - start) for sample in worst)
+    print(
+        "  slowest 1% of detail and list, by second of the window: "
+        + ", ".join(f"{second}s x{count}" for second, count in sorted(by_second.items()))
+    )
 
 
 def site_words(site: Site, count: int = 12) -> list[str]:
@@ -359,6 +388,7 @@ def main() -> int:
                 samples,
                 args.seconds,
             )
+            slow_seconds(samples, run_dir / "open-loop.csv")
             print(
                 f"  crawl: {during:.1f} pages/s during the load; job {item.get('status')}, "
                 f"{total} pages in {crawl_seconds:.1f} s ({total / crawl_seconds:.1f} pages/s "
