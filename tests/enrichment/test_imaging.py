@@ -11,6 +11,7 @@ from PIL import Image
 from isidorus.enrichment.imaging import (
     ImageRejected,
     colour_name,
+    decode_for_colours,
     dominant_colours,
     file_label,
     inspect_image,
@@ -89,6 +90,21 @@ def test_colours_are_named_by_their_share_of_the_opaque_pixels() -> None:
     assert dominant_colours(image, limit=1) == ("green",)
     assert dominant_colours(Image.new("RGBA", (30, 30), (255, 0, 0, 0))) == ("transparent",)
     assert dominant_colours(Image.new("L", (30, 30), 240)) == ("white",)
+
+
+def test_a_large_jpeg_is_decoded_at_an_eighth_of_its_size_and_still_checked_to_the_end() -> None:
+    data = image_bytes("JPEG", size=(1600, 1200), colour=(20, 60, 200))
+    with Image.open(io.BytesIO(data)) as image:
+        decode_for_colours(image)
+        assert image.size == (200, 150)
+    facts = inspect_image(data, max_pixels=LIMIT)
+    assert (facts.width, facts.height, facts.colours) == (1600, 1200, ("blue",))
+    with pytest.raises(ImageRejected, match="truncated"):
+        inspect_image(truncated(data), max_pixels=LIMIT)
+    # A format without a reduced decoder loads at its full size.
+    with Image.open(io.BytesIO(image_bytes("PNG", size=(1600, 1200)))) as image:
+        decode_for_colours(image)
+        assert image.size == (1600, 1200)
 
 
 def test_file_names_become_labels_but_hashes_do_not() -> None:
